@@ -1,0 +1,318 @@
+"""The repository the course is published from, and the ``course-kit set-repo`` command.
+
+``REPOSITORY`` and ``BRANCH`` below are the single source of truth for where the course
+lives on GitHub. They are used by
+
+* the launch buttons of the website (``repository`` in ``book/_config.yml``),
+* the first cell of every notebook (the Google Colab install line, see
+  :mod:`course_kit.colab`),
+* Binder / Colab links in the README and the book pages.
+
+An instructor who forks the course runs ``course-kit set-repo OWNER/NAME [--branch B]``
+once; it rewrites this file, ``book/_config.yml``, the notebooks' first cells and the links
+in the Markdown pages so that they all point at the fork. Running it again with the same
+arguments changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+REPOSITORY = "cell-imaging-course/course-kit"
+BRANCH = "main"
+
+_REPOSITORY_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+_BRANCH_PATTERN = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
+
+#: Markdown and text files (relative to the repository root) whose links follow the repo.
+LINK_FILES = ("README.md", "book/*.md", "exercises/**/*.md", "exercises/templates/**/*.jinja")
+#: Notebook folders whose first (Colab) cell follows the repo.
+NOTEBOOK_GLOBS = ("notebooks/*.ipynb", "exercises/**/*.ipynb")
+
+
+def repository_url(repository: str | None = None) -> str:
+    """Return the GitHub URL of the course repository.
+
+    Parameters
+    ----------
+    repository : str, optional
+        ``"owner/name"``; default :data:`REPOSITORY`.
+
+    Returns
+    -------
+    str
+        ``https://github.com/owner/name``.
+    """
+    return f"https://github.com/{repository or REPOSITORY}"
+
+
+def pip_requirement(repository: str | None = None, branch: str | None = None) -> str:
+    """Return the pip requirement that installs the kit from GitHub.
+
+    Parameters
+    ----------
+    repository : str, optional
+        ``"owner/name"``; default :data:`REPOSITORY`.
+    branch : str, optional
+        Branch name; default :data:`BRANCH`.
+
+    Returns
+    -------
+    str
+        ``"course-kit @ git+https://github.com/owner/name@branch"``.
+    """
+    return f"course-kit @ git+{repository_url(repository)}@{branch or BRANCH}"
+
+
+def binder_url(notebook: str, repository: str | None = None, branch: str | None = None) -> str:
+    """Return the mybinder.org link that opens ``notebook`` (path from the repo root)."""
+    return (
+        f"https://mybinder.org/v2/gh/{repository or REPOSITORY}/{branch or BRANCH}"
+        f"?urlpath=lab/tree/{notebook}"
+    )
+
+
+def colab_url(notebook: str, repository: str | None = None, branch: str | None = None) -> str:
+    """Return the Google Colab link that opens ``notebook`` (path from the repo root)."""
+    return (
+        f"https://colab.research.google.com/github/{repository or REPOSITORY}/blob/"
+        f"{branch or BRANCH}/{notebook}"
+    )
+
+
+def validate(repository: str, branch: str) -> None:
+    """Raise ``ValueError`` with advice if ``repository`` or ``branch`` look wrong."""
+    if repository.startswith(("http://", "https://", "git@")) or repository.endswith(".git"):
+        raise ValueError(
+            f"give the repository as OWNER/NAME (e.g. my-lab/cell-imaging-2026), "
+            f"not as a URL: {repository!r}"
+        )
+    if not _REPOSITORY_PATTERN.match(repository):
+        raise ValueError(f"{repository!r} is not a GitHub OWNER/NAME.")
+    if not _BRANCH_PATTERN.match(branch) or ".." in branch or branch.startswith(("/", "-")):
+        raise ValueError(f"{branch!r} is not a valid branch name.")
+
+
+def find_root(start: Path | None = None) -> Path:
+    """Return the course repository root (the folder with ``book/_config.yml``).
+
+    Parameters
+    ----------
+    start : pathlib.Path, optional
+        Folder to search upwards from; default the current directory.
+
+    Raises
+    ------
+    FileNotFoundError
+        If no parent folder contains ``book/_config.yml`` and ``pyproject.toml``.
+    """
+    start = (start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / "book" / "_config.yml").is_file() and (folder / "pyproject.toml").is_file():
+            return folder
+    package_root = Path(__file__).resolve().parents[1]
+    if (package_root / "book" / "_config.yml").is_file():
+        return package_root
+    raise FileNotFoundError(
+        f"no course repository found at or above {start} (looked for book/_config.yml "
+        "next to pyproject.toml); run the command inside your clone of the course."
+    )
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.chmod(tmp_name, path.stat().st_mode & 0o777)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def _replace_links(text: str, old: tuple[str, str], new: tuple[str, str]) -> str:
+    (old_repo, old_branch), (new_repo, new_branch) = old, new
+    branch_forms = [
+        (
+            f"mybinder.org/v2/gh/{old_repo}/{old_branch}",
+            f"mybinder.org/v2/gh/{new_repo}/{new_branch}",
+        ),
+        (f"github/{old_repo}/blob/{old_branch}/", f"github/{new_repo}/blob/{new_branch}/"),
+        (f"{old_repo}/blob/{old_branch}/", f"{new_repo}/blob/{new_branch}/"),
+        (f"{old_repo}/tree/{old_branch}", f"{new_repo}/tree/{new_branch}"),
+        (f"github.com/{old_repo}@{old_branch}", f"github.com/{new_repo}@{new_branch}"),
+        (f"github.com/{old_repo}.git@{old_branch}", f"github.com/{new_repo}.git@{new_branch}"),
+    ]
+    for before, after in branch_forms:
+        text = text.replace(before, after)
+    # GitHub Pages address: https://OWNER.github.io/NAME
+    old_owner, old_name = old_repo.split("/")
+    new_owner, new_name = new_repo.split("/")
+    text = text.replace(f"{old_owner}.github.io/{old_name}", f"{new_owner}.github.io/{new_name}")
+    return re.sub(rf"github\.com/{re.escape(old_repo)}(?![\w.-])", f"github.com/{new_repo}", text)
+
+
+def _config_text(text: str, repository: str, branch: str) -> str:
+    block = re.search(r"(?m)^repository:[ \t]*\n(?:[ \t]+.*\n?)+", text)
+    if block is None:
+        raise ValueError("book/_config.yml has no `repository:` section to update.")
+    section = re.sub(r"(?m)^(\s+url:\s*)\S+", rf"\g<1>{repository_url(repository)}", block.group(0))
+    section = re.sub(r"(?m)^(\s+branch:\s*)\S+", rf"\g<1>{branch}", section)
+    return text[: block.start()] + section + text[block.end() :]
+
+
+def current_setting(root: Path) -> tuple[str, str]:
+    """Return ``(repository, branch)`` as written in ``root/course_kit/repo.py``.
+
+    Falls back to the imported :data:`REPOSITORY` and :data:`BRANCH` when the clone has no
+    ``course_kit/repo.py`` (e.g. a course repository that installs the kit from PyPI).
+    """
+    path = root / "course_kit" / "repo.py"
+    if not path.is_file():
+        return REPOSITORY, BRANCH
+    text = path.read_text(encoding="utf-8")
+    repository = re.search(r'(?m)^REPOSITORY = "([^"]*)"$', text)
+    branch = re.search(r'(?m)^BRANCH = "([^"]*)"$', text)
+    if repository is None or branch is None:
+        raise ValueError(f'{path} has no REPOSITORY = "..." / BRANCH = "..." lines.')
+    return repository.group(1), branch.group(1)
+
+
+def _module_text(text: str, repository: str, branch: str) -> str:
+    text = re.sub(r'(?m)^REPOSITORY = "[^"]*"$', f'REPOSITORY = "{repository}"', text)
+    return re.sub(r'(?m)^BRANCH = "[^"]*"$', f'BRANCH = "{branch}"', text)
+
+
+def _notebook_text(text: str, repository: str, branch: str) -> str | None:
+    from course_kit.colab import COLAB_CELL_MARKER, colab_cell_source
+
+    notebook = json.loads(text)
+    cells = notebook.get("cells", [])
+    if not cells or cells[0].get("cell_type") != "code":
+        return None
+    source = cells[0].get("source", "")
+    source = "".join(source) if isinstance(source, list) else source
+    if not source.startswith(COLAB_CELL_MARKER):
+        return None
+    wanted = colab_cell_source(repository, branch)
+    if source == wanted:
+        return text
+    lines = wanted.splitlines(keepends=True)
+    cells[0]["source"] = lines if isinstance(cells[0].get("source"), list) else wanted
+    return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+
+
+def planned_changes(root: Path, repository: str, branch: str) -> dict[Path, str]:
+    """Compute the new text of every file that must change to point at ``repository``.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        Course repository root.
+    repository, branch : str
+        Target ``OWNER/NAME`` and branch.
+
+    Returns
+    -------
+    dict of pathlib.Path to str
+        Files whose content differs from the wanted content, with the wanted content.
+    """
+    validate(repository, branch)
+    old = current_setting(root)
+    new = (repository, branch)
+    changes: dict[Path, str] = {}
+
+    def consider(path: Path, new_text: str | None) -> None:
+        if new_text is not None and new_text != path.read_text(encoding="utf-8"):
+            changes[path] = new_text
+
+    module = root / "course_kit" / "repo.py"
+    if module.is_file():
+        consider(module, _module_text(module.read_text(encoding="utf-8"), *new))
+    config = root / "book" / "_config.yml"
+    consider(config, _config_text(config.read_text(encoding="utf-8"), *new))
+    for pattern in NOTEBOOK_GLOBS:
+        for path in sorted(root.glob(pattern)):
+            if "generated" in path.parts and "exercises" in path.parts:
+                continue  # regenerated from sources by `course-kit exercises`
+            consider(path, _notebook_text(path.read_text(encoding="utf-8"), *new))
+    for pattern in LINK_FILES:
+        for path in sorted(root.glob(pattern)):
+            if path.is_file():
+                consider(path, _replace_links(path.read_text(encoding="utf-8"), old, new))
+    return changes
+
+
+def set_repo(
+    root: Path, repository: str, branch: str = "main", dry_run: bool = False
+) -> list[Path]:
+    """Point launch buttons, Colab cells and links at ``repository`` / ``branch``.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        Course repository root.
+    repository : str
+        ``OWNER/NAME`` on GitHub.
+    branch : str, optional
+        Branch the website and notebooks are published from.
+    dry_run : bool, optional
+        Only report which files would change.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files that were (or, with ``dry_run``, would be) changed. Empty when the
+        repository already points at ``repository`` / ``branch``.
+    """
+    changes = planned_changes(root, repository, branch)
+    if not dry_run:
+        for path, text in changes.items():
+            _atomic_write(path, text)
+    return sorted(changes)
+
+
+def add_parser(subparsers) -> None:
+    """Register ``course-kit set-repo``."""
+    parser = subparsers.add_parser(
+        "set-repo",
+        help="point launch buttons and Colab cells of a fork at its own GitHub repository",
+        description=(
+            "Rewrite the repository URL and branch in course_kit/repo.py, book/_config.yml, "
+            "the first (Colab) cell of every notebook and the Binder/Colab links in the "
+            "Markdown pages. Safe to run again: files that already agree are left alone."
+        ),
+    )
+    parser.add_argument("repository", metavar="OWNER/NAME", help="e.g. my-lab/cell-imaging-2026")
+    parser.add_argument("--branch", default="main", help="published branch (default: main)")
+    parser.add_argument("--root", type=Path, default=None, help="course repository root")
+    parser.add_argument("--dry-run", action="store_true", help="only list the files to change")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``course-kit set-repo`` with parsed arguments; return the exit code."""
+    try:
+        root = find_root(args.root)
+        changed = set_repo(root, args.repository, args.branch, dry_run=args.dry_run)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"course-kit set-repo: error: {error}", file=sys.stderr)
+        return 2
+    target = f"{repository_url(args.repository)} (branch {args.branch})"
+    if not changed:
+        print(f"Everything already points at {target}; nothing changed.")
+        return 0
+    verb = "would change" if args.dry_run else "changed"
+    print(f"{verb} {len(changed)} file(s) to point at {target}:")
+    for path in changed:
+        print(f"  {path.relative_to(root)}")
+    if not args.dry_run:
+        print("Review with `git diff`, then commit.")
+    return 0
