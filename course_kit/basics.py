@@ -928,36 +928,48 @@ def dataset_size_table(datasets: Mapping[str, object] | Iterable[object]) -> pd.
     Parameters
     ----------
     datasets : mapping of name to dataset record, or iterable of records
-        Records with ``name``, ``title`` and ``files`` attributes, each file having a byte
-        size attribute (``size`` or ``n_bytes``), as in ``data_registry.registry.DATASETS``.
-        Files whose size is unknown (None) are counted as missing and flagged.
+        Records with ``name``, ``title`` and ``files`` attributes (``kind`` and ``licence`` are
+        used when present), each file having a byte size attribute (``size`` or ``n_bytes``),
+        as in ``data_registry.registry.DATASETS``. Sizes that were never published are None.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``dataset``, ``title``, ``files``, ``bytes``, ``size`` (human readable) and
-        ``size_complete`` (False when some file sizes are unknown).
+        Columns ``dataset``, ``title``, ``kind``, ``licence``, ``files``, ``bytes`` (sum of the
+        known sizes), ``size`` (human readable: ``"≥ ..."`` when some sizes are unknown,
+        ``"unknown"`` when none is known, ``"no download"`` for datasets without files, such
+        as subsets derived locally) and ``size_complete``.
     """
     records = list(datasets.values()) if isinstance(datasets, Mapping) else list(datasets)
+    if not records:
+        raise ValueError("No datasets given.")
     rows = []
     for record in records:
         files = list(getattr(record, "files", ()))
         sizes = [_file_size(file) for file in files]
         known = [size for size in sizes if size is not None]
+        total = int(sum(known))
+        if not files:
+            size_text = "no download"
+        elif not known:
+            size_text = "unknown"
+        elif len(known) < len(sizes):
+            size_text = "≥ " + _format_bytes(total)
+        else:
+            size_text = _format_bytes(total)
         rows.append(
             {
                 "dataset": getattr(record, "name", str(record)),
                 "title": getattr(record, "title", ""),
+                "kind": getattr(record, "kind", ""),
+                "licence": getattr(record, "licence", ""),
                 "files": len(files),
-                "bytes": int(sum(known)),
-                "size_complete": len(known) == len(sizes),
+                "bytes": total,
+                "size": size_text,
+                "size_complete": bool(files) and len(known) == len(sizes),
             }
         )
-    if not rows:
-        raise ValueError("No datasets given.")
-    table = pd.DataFrame(rows).sort_values("bytes", ascending=False, ignore_index=True)
-    table.insert(4, "size", table["bytes"].map(_format_bytes))
-    return table
+    return pd.DataFrame(rows).sort_values("bytes", ascending=False, ignore_index=True)
 
 
 def _file_size(file: object) -> int | None:

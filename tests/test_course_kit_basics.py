@@ -325,12 +325,28 @@ def test_dataset_size_table_sums_file_sizes_and_flags_unknown_ones():
         "small": _Dataset("small", "Small set", [_File("a", 1500), _File("b", 500)]),
         "big": _Dataset("big", "Big set", [_File("c", 2_000_000_000)]),
         "partial": _Dataset("partial", "Partly known", [_File("d", 10), _File("e", None)]),
+        "unknown": _Dataset("unknown", "Unpublished", [_File("f", None)]),
+        "derived": _Dataset("derived", "Made locally", []),
     }
     table = basics.dataset_size_table(datasets)
     assert isinstance(table, pd.DataFrame)
-    assert list(table["dataset"]) == ["big", "small", "partial"]
-    assert list(table["bytes"]) == [2_000_000_000, 2000, 10]
-    assert list(table["size"]) == ["2.0 GB", "2.0 kB", "10 B"]
-    assert list(table["size_complete"]) == [True, True, False]
+    assert list(table["dataset"])[:3] == ["big", "small", "partial"]
+    assert list(table["bytes"]) == [2_000_000_000, 2000, 10, 0, 0]
+    sizes = dict(zip(table["dataset"], table["size"], strict=True))
+    assert sizes == {
+        "big": "2.0 GB",
+        "small": "2.0 kB",
+        "partial": "≥ 10 B",
+        "unknown": "unknown",
+        "derived": "no download",
+    }
+    complete = dict(zip(table["dataset"], table["size_complete"], strict=True))
+    assert complete == {
+        "big": True,
+        "small": True,
+        "partial": False,
+        "unknown": False,
+        "derived": False,
+    }
     with pytest.raises(ValueError, match="No datasets"):
         basics.dataset_size_table({})
