@@ -11,7 +11,8 @@ Groups of functions
   :func:`tiff_tag_table`.
 - Noise and illumination: :func:`add_noise`, :func:`illumination_field`,
   :func:`flat_field_correct`.
-- Figures used by the lectures (each returns the matplotlib figure): :func:`show_bit_depths`,
+- Figures used by the lectures (each returns the matplotlib figure or axis):
+  :func:`show_pixel_values`, :func:`show_bit_depths`,
   :func:`show_contrast_settings`, :func:`show_line_profiles`,
   :func:`plot_intensity_distributions`, :func:`orthogonal_views`, :func:`add_scale_bar`.
 - Live widgets with a static twin: :func:`bit_depth_explorer`, :func:`contrast_explorer`.
@@ -578,6 +579,45 @@ def add_scale_bar(
         va="bottom",
         fontsize=9,
     )
+
+
+def show_pixel_values(image: np.ndarray, ax: plt.Axes | None = None, fontsize: int = 7) -> plt.Axes:
+    """Draw a small grey image with each pixel's value written on it.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        A small 2D array (at most 20 x 20 pixels, otherwise the numbers are unreadable).
+    ax : matplotlib.axes.Axes, optional
+        Axis to draw into (a new figure otherwise).
+    fontsize : int, default 7
+        Size of the numbers.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    array = np.asarray(image)
+    if array.ndim != 2 or max(array.shape) > 20:
+        raise ValueError(
+            f"show_pixel_values needs a 2D crop of at most 20 x 20 pixels, got {array.shape}; "
+            "crop first, e.g. image[100:112, 200:212]."
+        )
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.45 * array.shape[1] + 1, 0.45 * array.shape[0] + 1))
+    low, high = float(array.min()), float(array.max())
+    ax.imshow(array, cmap="gray", vmin=low, vmax=high if high > low else low + 1)
+    middle = (low + high) / 2
+    for (row, col), value in np.ndenumerate(array):
+        text = f"{value:.2g}" if np.issubdtype(array.dtype, np.floating) else str(value)
+        color = "black" if value > middle else "white"
+        ax.text(col, row, text, ha="center", va="center", fontsize=fontsize, color=color)
+    ax.set_xticks(range(array.shape[1]))
+    ax.set_yticks(range(array.shape[0]))
+    ax.tick_params(labelsize=6)
+    ax.set_xlabel("column (x)")
+    ax.set_ylabel("row (y)")
+    return ax
 
 
 def show_bit_depths(

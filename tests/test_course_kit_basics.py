@@ -243,6 +243,14 @@ def test_flat_field_correction_errors():
 
 
 # --- figures ---------------------------------------------------------------------------------------
+def test_show_pixel_values_writes_every_value():
+    crop = np.array([[0, 10], [200, 4095]], dtype=np.uint16)
+    ax = basics.show_pixel_values(crop)
+    assert [text.get_text() for text in ax.texts] == ["0", "10", "200", "4095"]
+    with pytest.raises(ValueError, match="crop first"):
+        basics.show_pixel_values(np.zeros((50, 50)))
+
+
 def test_show_bit_depths_draws_one_panel_per_depth_with_the_right_levels():
     image = np.linspace(0, 1, 256 * 16).reshape(64, 64)
     figure = basics.show_bit_depths(image, bits=(8, 2, 1))
