@@ -28,14 +28,17 @@ from skimage import feature, filters, morphology, segmentation
 
 __all__ = [
     "DEFAULT_IOU_THRESHOLDS",
+    "ERROR_COLOURS",
     "MatchResult",
     "average_precision",
     "classify_errors",
+    "error_gallery",
     "evaluate_dataset",
     "iou_matrix",
     "match_instances",
     "remove_small_objects",
     "segment_nuclei",
+    "show_segmentation_errors",
     "split_touching_objects",
     "summarize_errors",
 ]
@@ -640,3 +643,156 @@ def summarize_errors(error_table):
     """
     counts = error_table.groupby(["category", "source"]).size().unstack(fill_value=0)
     return counts.reindex(columns=["gt", "pred"], fill_value=0)
+
+
+# ----------------------------------------------------------------------------------------------
+# Pictures of errors (lecture 3 failure gallery)
+# ----------------------------------------------------------------------------------------------
+
+#: Outline colours of :func:`show_segmentation_errors` and :func:`error_gallery`.
+ERROR_COLOURS = {
+    "ground truth": (0.2, 1.0, 0.2),
+    "prediction": (1.0, 0.2, 0.2),
+}
+
+
+def _display_rgb(image):
+    image = np.asarray(image, dtype=np.float64)
+    low, high = np.percentile(image, (0.5, 99.5))
+    scaled = np.clip((image - low) / (high - low if high > low else 1.0), 0, 1)
+    return np.stack([scaled] * 3, axis=-1)
+
+
+def _outlined(image, gt_labels, pred_labels):
+    """Grey image with ground truth outlined in green and prediction in red (yellow = both)."""
+    rgb = _display_rgb(image)
+    gt_edges = segmentation.find_boundaries(gt_labels, mode="inner")
+    pred_edges = segmentation.find_boundaries(pred_labels, mode="inner")
+    rgb[gt_edges] = ERROR_COLOURS["ground truth"]
+    rgb[pred_edges] = ERROR_COLOURS["prediction"]
+    rgb[gt_edges & pred_edges] = (1.0, 0.9, 0.1)
+    return rgb
+
+
+def show_segmentation_errors(image, gt_labels, pred_labels, ax=None, title=None, figsize=(7, 6)):
+    """Draw ground truth (green) and prediction (red) outlines over an image.
+
+    Ground-truth objects that are missed or merged are also shaded, so the eye goes to the
+    errors: magenta = missed, orange = merged into a neighbour, blue = split.
+
+    Parameters
+    ----------
+    image : array_like, 2-D
+        Greyscale image.
+    gt_labels, pred_labels : array_like of int
+        Ground-truth and predicted label images.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (default: a new figure).
+    title : str, optional
+        Axes title.
+    figsize : tuple of float, default (7, 6)
+        Figure size when ``ax`` is not given.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    gt_labels, pred_labels = _check_pair(gt_labels, pred_labels)
+    rgb = _outlined(image, gt_labels, pred_labels)
+    table = classify_errors(gt_labels, pred_labels)
+    shades = {"missed": (1.0, 0.0, 1.0), "merged": (1.0, 0.55, 0.0), "split": (0.2, 0.5, 1.0)}
+    gt_rows = table[table.source == "gt"]
+    for category, colour in shades.items():
+        ids = gt_rows.loc[gt_rows.category == category, "label"].to_numpy()
+        inside = np.isin(gt_labels, ids)
+        rgb[inside] = 0.6 * rgb[inside] + 0.4 * np.array(colour)
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    ax.imshow(rgb, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def error_gallery(
+    images,
+    gt_list,
+    pred_list,
+    categories=("merged", "split", "missed"),
+    n_per_category=5,
+    size=72,
+    names=None,
+    threshold=0.5,
+):
+    """A grid of zoomed-in examples of each error type, one row per category.
+
+    Examples are taken across all images, worst first (lowest best-IoU for "missed",
+    otherwise largest objects first), and shown with ground truth in green and prediction in
+    red.
+
+    Parameters
+    ----------
+    images, gt_list, pred_list : sequence of array_like
+        Images and their ground-truth and predicted label images.
+    categories : sequence of str, default ("merged", "split", "missed")
+        Ground-truth categories of :func:`classify_errors` to show.
+    n_per_category : int, default 5
+        Columns of the grid.
+    size : int, default 72
+        Side of each zoomed window in pixels.
+    names : sequence of str, optional
+        Image names, written under each example.
+    threshold : float, default 0.5
+        IoU threshold for "matched".
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    from skimage import measure as sk_measure
+
+    names = list(names) if names is not None else [f"image {i}" for i in range(len(images))]
+    examples = {category: [] for category in categories}
+    for index, (gt, pred) in enumerate(zip(gt_list, pred_list, strict=True)):
+        table = classify_errors(gt, pred, threshold=threshold)
+        gt_rows = table[(table.source == "gt") & table.category.isin(categories)]
+        if gt_rows.empty:
+            continue
+        areas = np.bincount(np.asarray(gt).ravel())
+        for row in gt_rows.itertuples():
+            examples[row.category].append((row.best_iou, -areas[row.label], index, row.label))
+    fig, axes = plt.subplots(
+        len(categories),
+        n_per_category,
+        figsize=(1.9 * n_per_category, 2.1 * len(categories)),
+        squeeze=False,
+    )
+    for row_axes, category in zip(axes, categories, strict=True):
+        chosen = sorted(examples[category])[:n_per_category]
+        for ax, example in zip(row_axes, chosen, strict=False):
+            _, _, index, label = example
+            gt = np.asarray(gt_list[index])
+            region = sk_measure.regionprops((gt == label).astype(np.uint8))[0]
+            centre_row, centre_col = (int(round(c)) for c in region.centroid)
+            half = size // 2
+            top = int(np.clip(centre_row - half, 0, max(gt.shape[0] - size, 0)))
+            left = int(np.clip(centre_col - half, 0, max(gt.shape[1] - size, 0)))
+            window = (slice(top, top + size), slice(left, left + size))
+            rgb = _outlined(
+                np.asarray(images[index])[window], gt[window], np.asarray(pred_list[index])[window]
+            )
+            ax.imshow(rgb, interpolation="nearest")
+            ax.set_title(names[index][:18], fontsize=7)
+        for ax in row_axes:
+            ax.set_xticks([])
+            ax.set_yticks([])
+        row_axes[0].set_ylabel(f"{category}\n({len(examples[category])} in total)", fontsize=9)
+        for ax in row_axes[len(chosen) :]:
+            ax.set_axis_off()
+    fig.suptitle("Ground truth (green) vs prediction (red); yellow where they agree", fontsize=10)
+    fig.tight_layout()
+    return fig
