@@ -1,0 +1,231 @@
+"""Tests for course_kit.deep: settings, weights detection, tiny training, export + predict."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from course_kit import deep
+
+CLASS_NAMES = ("bright", "dark")
+
+
+def _write_tiny_folder(root: Path, per_class: int = 48, size: int = 28) -> Path:
+    """Two easily separable classes: a bright disc vs a dark disc on grey, with noise."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:size, :size]
+    for split, count in (("train", per_class), ("valid", per_class // 2)):
+        for label in CLASS_NAMES:
+            folder = root / split / label
+            folder.mkdir(parents=True)
+            for index in range(count):
+                centre = rng.uniform(9, size - 9, 2)
+                disc = (yy - centre[0]) ** 2 + (xx - centre[1]) ** 2 < 6**2
+                image = np.full((size, size, 3), 128.0) + rng.normal(0, 12, (size, size, 3))
+                image[disc] = 230 if label == "bright" else 25
+                Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(
+                    folder / f"{label}_{index:03d}.png"
+                )
+    return root
+
+
+@pytest.fixture(scope="module")
+def tiny_folder(tmp_path_factory):
+    return _write_tiny_folder(tmp_path_factory.mktemp("tiny_cells"))
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_folder):
+    """A small CNN trained for two short epochs on the tiny folder (seconds on a CPU)."""
+    from fastai.data.block import CategoryBlock, DataBlock
+    from fastai.data.transforms import GrandparentSplitter, parent_label
+    from fastai.vision.data import ImageBlock
+
+    deep.setup("cpu", seed=0)
+    block = DataBlock(
+        blocks=(ImageBlock, CategoryBlock),
+        get_items=functools.partial(deep.get_image_files_per_class, max_per_class=40),
+        splitter=GrandparentSplitter(train_name="train", valid_name="valid"),
+        get_y=parent_label,
+        batch_tfms=deep.cell_aug_transforms(fluorescence=False),
+    )
+    dls = block.dataloaders(tiny_folder, bs=4, num_workers=0)
+    learn = deep.make_learner(dls, arch="small_cnn", pretrained="auto")
+    learn.fit_one_cycle(2, 3e-3)
+    return learn
+
+
+def test_settings_default_to_cpu_and_honour_environment(monkeypatch):
+    monkeypatch.delenv("COURSE_KIT_SCALE", raising=False)
+    assert deep.get_settings().scale == "cpu"
+    assert deep.get_settings().num_workers == 0
+    monkeypatch.setenv("COURSE_KIT_SCALE", "gpu")
+    gpu = deep.get_settings()
+    assert gpu.scale == "gpu"
+    cpu = deep.SCALES["cpu"]
+    assert gpu.image_size > cpu.image_size and gpu.epochs > cpu.epochs
+    assert deep.get_settings(epochs=1).epochs == 1
+
+
+def test_settings_reject_unknown_scale_and_fields(monkeypatch):
+    monkeypatch.setenv("COURSE_KIT_SCALE", "tpu")
+    with pytest.raises(ValueError, match="COURSE_KIT_SCALE"):
+        deep.get_settings()
+    with pytest.raises(ValueError, match="epoch"):
+        deep.get_settings("cpu", epoch=3)
+
+
+def test_pretrained_weights_unavailable_without_downloads(monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # empty cache
+    monkeypatch.setenv("COURSE_KIT_ALLOW_DOWNLOADS", "0")
+    deep.pretrained_weights_available.cache_clear()
+    assert deep.pretrained_weights_available("resnet18") is False
+    assert deep.pretrained_weights_available("small_cnn") is False
+    assert deep.pretrained_weights_available("not_a_network") is False
+    assert not (tmp_path / "hub").exists()
+    deep.pretrained_weights_available.cache_clear()
+
+
+@pytest.fixture
+def local_weights_server(tmp_path):
+    """Serve a fake weights file on 127.0.0.1 (no internet needed)."""
+    import http.server
+    import threading
+
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "fake-weights.pth").write_bytes(b"0123456789" * 1000)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_pretrained_weights_downloaded_into_cache(monkeypatch, tmp_path, local_weights_server):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv("COURSE_KIT_ALLOW_DOWNLOADS", raising=False)
+    monkeypatch.setattr(deep, "_weights_url", lambda arch: f"{local_weights_server}/{arch}.pth")
+    deep.pretrained_weights_available.cache_clear()
+    # A missing file on the server (HTTP 404) means "not available", with nothing left behind.
+    assert deep.pretrained_weights_available("missing") is False
+    checkpoints = tmp_path / "torch" / "hub" / "checkpoints"
+    assert not list(checkpoints.glob("*")) if checkpoints.exists() else True
+    assert deep.pretrained_weights_available("fake-weights") is True
+    assert (checkpoints / "fake-weights.pth").read_bytes() == b"0123456789" * 1000
+    deep.pretrained_weights_available.cache_clear()
+
+
+def test_pretrained_weights_found_in_cache(monkeypatch, tmp_path):
+    import torchvision
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setenv("COURSE_KIT_ALLOW_DOWNLOADS", "0")
+    url = torchvision.models.get_model_weights("resnet18").DEFAULT.url
+    checkpoint = tmp_path / "hub" / "checkpoints" / url.rsplit("/", 1)[-1]
+    checkpoint.parent.mkdir(parents=True)
+    checkpoint.write_bytes(b"placeholder")
+    deep.pretrained_weights_available.cache_clear()
+    assert deep.pretrained_weights_available("resnet18") is True
+    deep.pretrained_weights_available.cache_clear()
+
+
+def test_cell_augmentations_have_no_intensity_change_for_fluorescence():
+    names = lambda tfms: {type(t).__name__ for t in tfms}  # noqa: E731
+    fluorescence = names(deep.cell_aug_transforms(fluorescence=True))
+    brightfield = names(deep.cell_aug_transforms(fluorescence=False))
+    assert "Dihedral" in fluorescence
+    # fastai merges brightness and contrast into one lighting transform named Brightness.
+    assert not {"Brightness", "Contrast", "Zoom", "Rotate", "Warp"} & fluorescence
+    assert "Brightness" in brightfield
+    assert not {"Zoom", "Rotate", "Warp"} & brightfield
+
+
+def test_files_per_class_is_capped_and_repeatable(tiny_folder):
+    files = deep.get_image_files_per_class(tiny_folder, max_per_class=5, seed=1)
+    folders = {Path(f).parent for f in files}
+    assert len(folders) == 4  # 2 splits x 2 classes
+    assert len(files) == 20
+    assert list(files) == list(deep.get_image_files_per_class(tiny_folder, 5, seed=1))
+    with pytest.raises(FileNotFoundError):
+        deep.get_image_files_per_class(tiny_folder / "nothing_here")
+
+
+def test_make_learner_says_from_scratch(tiny_folder, capsys, monkeypatch, tmp_path):
+    from fastai.vision.data import ImageDataLoaders
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setenv("COURSE_KIT_ALLOW_DOWNLOADS", "0")
+    deep.pretrained_weights_available.cache_clear()
+    dls = ImageDataLoaders.from_folder(tiny_folder, bs=8, num_workers=0)
+    learn = deep.make_learner(dls, arch="resnet18")
+    assert learn.used_pretrained is False
+    assert deep.FROM_SCRATCH_MESSAGE in capsys.readouterr().out
+    with pytest.raises(RuntimeError, match="pretrained"):
+        deep.make_learner(dls, arch="resnet18", pretrained=True)
+    deep.pretrained_weights_available.cache_clear()
+
+
+def test_short_training_learns_the_tiny_task(trained):
+    history = deep.training_history(trained)
+    assert list(history["epoch"]) == [1, 2]
+    assert history["accuracy"].iloc[-1] >= 0.9
+
+
+def test_export_and_predict_roundtrip(trained, tiny_folder, tmp_path):
+    model_path = deep.export_classifier(trained, tmp_path / "models" / "tiny.pkl")
+    assert model_path.is_file()
+    with pytest.raises(FileExistsError):
+        deep.export_classifier(trained, model_path)
+    assert not list(model_path.parent.glob("*.part"))
+
+    new_image = sorted((tiny_folder / "valid" / "dark").glob("*.png"))[0]
+    label, probabilities = deep.predict_image(new_image, model_path)
+    assert label == "dark"
+    assert set(probabilities) == set(CLASS_NAMES)
+    assert abs(sum(probabilities.values()) - 1) < 1e-5
+
+    array = np.asarray(Image.open(new_image))
+    assert deep.predict_image(array, model_path)[0] == "dark"
+    assert deep.predict_image(array / 255.0, model_path)[0] == "dark"
+    with pytest.raises(ValueError, match="uint8"):
+        deep.predict_image(array.astype(np.uint16) * 200, model_path)
+    with pytest.raises(FileNotFoundError, match="export_classifier"):
+        deep.predict_image(array, tmp_path / "missing.pkl")
+
+
+def test_grad_cam_highlights_the_disc(trained, tiny_folder):
+    image_file = sorted((tiny_folder / "valid" / "bright").glob("*.png"))[0]
+    heatmap, image, predicted = deep.grad_cam(trained, image_file)
+    assert heatmap.shape == image.shape[:2]
+    assert 0 <= heatmap.min() and heatmap.max() <= 1
+    assert image.dtype == np.uint8
+    assert predicted in (0, 1)
+
+
+def test_class_weights_and_oversampling():
+    labels = np.array([0] * 90 + [1] * 9 + [2] * 1)
+    weights = deep.class_weights(labels)
+    assert weights[2] > weights[1] > weights[0]
+    assert np.isclose((weights * np.bincount(labels)).sum(), labels.size)
+    per_item = deep.oversampling_weights(labels)
+    assert np.isclose(per_item.sum(), 1)
+    class_mass = np.bincount(labels, weights=per_item)
+    assert np.allclose(class_mass, 1 / 3)
+
+
+def test_classification_summary_exposes_the_majority_baseline():
+    y_true = np.array([0] * 97 + [1] * 2 + [2] * 1)
+    always_zero = np.zeros_like(y_true)
+    overall, per_class = deep.classification_summary(y_true, always_zero, ["G1", "M", "A"])
+    assert overall["accuracy"] == pytest.approx(0.97)
+    assert overall["balanced_accuracy"] == pytest.approx(1 / 3)
+    assert per_class.loc["M", "recall"] == 0
+    assert list(per_class["support"]) == [97, 2, 1]
