@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 
 __all__ = [
     "classical_features",
+    "multi_contrast_features",
     "cnn_embeddings",
     "standardize",
     "pca_map",
@@ -180,6 +181,42 @@ def classical_features(images, bright_objects: bool = True, channel_names=None) 
         row.update(_shape_features(gray, bright_objects))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def multi_contrast_features(contrasts, bright_objects: bool = True) -> pd.DataFrame:
+    """Measure :func:`classical_features` on several images of the same cells, one contrast at a time.
+
+    Each contrast (e.g. brightfield, a darkfield ring, a DPC image) is first rescaled to [0, 1]
+    with the minimum and maximum of its whole stack (so signed DPC images work, and brightness
+    differences between cells of one contrast are kept), then measured; the column names start with
+    the contrast name, e.g. ``"DF_50:DF_50_mean"`` or ``"DF_50:eccentricity"``.
+
+    Parameters
+    ----------
+    contrasts : dict of str to array-like
+        Contrast name -> stack ``(n, height, width)``; all stacks hold the same ``n`` cells in the
+        same order.
+    bright_objects : bool
+        Passed to :func:`classical_features`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cell, the feature columns of every contrast side by side.
+    """
+    if not contrasts:
+        raise ValueError("no contrasts given: pass a dict such as {'Brightfield': stack}")
+    sizes = {name: len(stack) for name, stack in contrasts.items()}
+    if len(set(sizes.values())) != 1:
+        raise ValueError(f"all contrasts must hold the same number of cells, got {sizes}")
+    tables = []
+    for name, stack in contrasts.items():
+        stack = _as_image_stack(stack).astype(np.float32)
+        low, high = float(stack.min()), float(stack.max())
+        scaled = (stack - low) / (high - low) if high > low else np.zeros_like(stack)
+        table = classical_features(scaled, bright_objects=bright_objects, channel_names=[name])
+        tables.append(table.add_prefix(f"{name}:"))
+    return pd.concat(tables, axis=1)
 
 
 # --------------------------------------------------------------------------------------------------

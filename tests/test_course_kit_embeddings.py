@@ -104,6 +104,20 @@ def test_blank_image_gives_zero_shape_features():
     assert table.loc[0, "eccentricity"] == 0.0
 
 
+def test_multi_contrast_features_prefixes_and_rescales_signed_images():
+    images, labels = make_discs(n_per_class=5)
+    signed = 2 * images - 1  # like a DPC image, from -1 to 1
+    table = embeddings.multi_contrast_features({"BF": images, "DPC": signed})
+    assert len(table) == 10
+    assert "BF:BF_mean" in table and "DPC:eccentricity" in table
+    # rescaling maps both stacks to the same [0, 1] range, so their features agree
+    np.testing.assert_allclose(table["BF:BF_p90"], table["DPC:DPC_p90"], atol=1e-5)
+    with pytest.raises(ValueError, match="same number"):
+        embeddings.multi_contrast_features({"a": images, "b": images[:3]})
+    with pytest.raises(ValueError, match="no contrasts"):
+        embeddings.multi_contrast_features({})
+
+
 # ---------------------------------------------------------------- CNN embeddings
 
 
