@@ -242,6 +242,26 @@ def test_flat_field_correction_errors():
         basics.flat_field_correct(np.ones((4, 4)), np.ones((4, 4)), dark=2.0)
 
 
+def test_rolling_ball_background_follows_a_smooth_ramp_under_small_objects():
+    rows, cols = np.mgrid[0:128, 0:160]
+    ramp = 100.0 + 0.5 * cols  # smooth background
+    spots = np.zeros((128, 160))
+    for row, col in [(30, 30), (80, 100), (100, 40)]:
+        spots[(rows - row) ** 2 + (cols - col) ** 2 < 36] = 500.0
+    image = ramp + spots
+    background = basics.rolling_ball_background(image, radius=24, shrink_factor=4)
+    assert background.shape == image.shape
+    assert np.all(background <= image)
+    corrected = image - background
+    uneven = (image - image.min())[spots == 0].mean()  # about 40 counts of slope
+    assert np.abs(corrected[spots == 0]).mean() < 0.2 * uneven  # background mostly removed
+    assert corrected[spots > 0].mean() > 400  # objects kept
+    with pytest.raises(ValueError, match="too small"):
+        basics.rolling_ball_background(image, radius=2, shrink_factor=4)
+    with pytest.raises(ValueError, match="2D"):
+        basics.rolling_ball_background(np.zeros((3, 8, 8)), radius=8)
+
+
 # --- figures ---------------------------------------------------------------------------------------
 def test_show_pixel_values_writes_every_value():
     crop = np.array([[0, 10], [200, 4095]], dtype=np.uint16)
@@ -249,6 +269,18 @@ def test_show_pixel_values_writes_every_value():
     assert [text.get_text() for text in ax.texts] == ["0", "10", "200", "4095"]
     with pytest.raises(ValueError, match="crop first"):
         basics.show_pixel_values(np.zeros((50, 50)))
+
+
+def test_show_point_operations_draws_image_and_curve_per_operation():
+    image = np.arange(100, dtype=np.float64).reshape(10, 10)
+    figure = basics.show_point_operations(
+        image, {"invert": lambda v: 99 - v, "x2": lambda v: 2 * v}
+    )
+    image_axes = [ax for ax in figure.axes if ax.get_images()]
+    curve_axes = [ax for ax in figure.axes if ax.get_lines()]
+    assert [ax.get_title() for ax in image_axes] == ["invert", "x2"]
+    x, y = curve_axes[1].get_lines()[0].get_data()
+    np.testing.assert_allclose(y, 2 * x)
 
 
 def test_show_bit_depths_draws_one_panel_per_depth_with_the_right_levels():
