@@ -16,7 +16,7 @@ Groups of functions
   :func:`show_contrast_settings`, :func:`show_line_profiles`,
   :func:`plot_intensity_distributions`, :func:`orthogonal_views`, :func:`add_scale_bar`.
 - Live widgets with a static twin: :func:`bit_depth_explorer`, :func:`contrast_explorer`.
-- Course overview: :func:`dataset_size_table`.
+- Course overview and data: :func:`dataset_size_table`, :func:`data_source`.
 """
 
 from __future__ import annotations
@@ -1043,6 +1043,28 @@ def contrast_explorer(image: np.ndarray):
 # ---------------------------------------------------------------------------------------------
 # Course overview
 # ---------------------------------------------------------------------------------------------
+def data_source(name: str) -> str:
+    """Say whether dataset ``name`` is read from the real files or from its synthetic twin.
+
+    Loaders that return plain arrays (``load_sample``) cannot carry a ``.source`` attribute;
+    this asks the data registry the same question quietly (the loader already printed its
+    banner).
+
+    Parameters
+    ----------
+    name : str
+        Registry name, e.g. ``"cells3d"``.
+
+    Returns
+    -------
+    str
+        ``"real"`` or ``"twin"``.
+    """
+    from data_registry.source import get_files
+
+    return get_files(name, quiet=True).source
+
+
 def _format_bytes(n_bytes: float) -> str:
     for unit in ("B", "kB", "MB", "GB", "TB"):
         if n_bytes < 1000 or unit == "TB":

@@ -390,3 +390,8 @@ def test_dataset_size_table_sums_file_sizes_and_flags_unknown_ones():
     }
     with pytest.raises(ValueError, match="No datasets"):
         basics.dataset_size_table({})
+
+
+def test_data_source_reports_twin_in_twin_mode(monkeypatch):
+    monkeypatch.setenv("COURSE_DATA", "twin")
+    assert basics.data_source("human_mitosis") == "twin"
