@@ -25,6 +25,7 @@ from urllib.parse import quote, urlsplit
 
 import pooch
 import requests
+import urllib3
 from tqdm.auto import tqdm
 
 from data_registry import cache
@@ -115,8 +116,12 @@ def record_verified(folder: Path, file_name: str, path: Path, digest: str | None
 def forget_verified(folder: Path, file_name: str) -> None:
     """Drop a file from the verification marker (after deleting it)."""
     marker = _read_marker(folder)
-    if marker.pop(file_name, None) is not None:
+    if marker.pop(file_name, None) is None:
+        return
+    if marker:
         _write_json_atomic(folder / VERIFIED_MARKER, marker)
+    else:
+        (folder / VERIFIED_MARKER).unlink(missing_ok=True)
 
 
 def is_verified(folder: Path, file_name: str, path: Path) -> bool:
@@ -218,7 +223,7 @@ def resolve_url(url: str, dataset: Dataset, timeout: float = TIMEOUT_SECONDS) ->
     """
     if not url.startswith("dryad://"):
         return url
-    doi, _, file_name = url[len("dryad://") :].partition("/")
+    doi, _, file_name = url[len("dryad://") :].rpartition("/")
     headers = {"User-Agent": user_agent(), **auth_headers(dataset, url)}
     api = DRYAD_API.rstrip("/")
 
@@ -295,6 +300,7 @@ class ResumableDownloader(pooch.HTTPDownloader):
         self.expected_size = expected_size
         self.timeout = timeout
         self.resumed_from = 0
+        self.label = f"{self.partial.name.removesuffix('.part')} of {dataset.name}"
 
     def __call__(self, url: str, output_file: str, pooch_obj=None, check_only: bool = False):
         """Download ``url`` into ``output_file`` (pooch calls this with a temporary path)."""
@@ -304,7 +310,10 @@ class ResumableDownloader(pooch.HTTPDownloader):
             try:
                 done = self._attempt(url)
             except requests.exceptions.ConnectionError as error:
-                raise OfflineError(offline_message(url, type(error).__name__), url=url) from error
+                if _cannot_connect(error):
+                    reason = type(getattr(error.args[0], "reason", error)).__name__
+                    raise OfflineError(offline_message(url, reason), url=url) from error
+                last_error = error  # the host answered, then dropped the connection: retry
             except (_Interrupted, requests.exceptions.Timeout) as error:
                 last_error = error  # keep the partial bytes and resume
             except _RetryableStatus as status:
@@ -390,10 +399,19 @@ class ResumableDownloader(pooch.HTTPDownloader):
         if self.expected_size is not None and size != self.expected_size:
             self.partial.unlink()
             raise HashMismatchError(
-                f"{url} delivered {size} bytes but the registry expects {self.expected_size}; "
+                f"{self.label} from {url} has {size} bytes but the registry expects "
+                f"{self.expected_size}; "
                 "the file was removed. Retry later; if it persists the host changed the file "
                 "(please report it)."
             )
+
+
+def _cannot_connect(error: requests.exceptions.ConnectionError) -> bool:
+    """True when no connection could be opened at all (no network, DNS failure, refused)."""
+    reason = getattr(error.args[0] if error.args else None, "reason", None)
+    return isinstance(
+        reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)
+    )
 
 
 class _Interrupted(Exception):
