@@ -68,7 +68,9 @@ def registry_bibtex(datasets, extra_bib: dict[str, str] | None = None, skip=()) 
     for key, entry in (extra_bib or {}).items():
         entries.setdefault(key, entry.strip())
     skip = set(skip)
-    header = "% Generated from data_registry.registry by book/_ext/dataset_tables.py. Do not edit.\n"
+    header = (
+        "% Generated from data_registry.registry by book/_ext/dataset_tables.py. Do not edit.\n"
+    )
     return header + "\n\n".join(e for k, e in sorted(entries.items()) if k not in skip) + "\n"
 
 
