@@ -674,7 +674,9 @@ def _outlined(image, gt_labels, pred_labels):
     return rgb
 
 
-def show_segmentation_errors(image, gt_labels, pred_labels, ax=None, title=None, figsize=(7, 6)):
+def show_segmentation_errors(
+    image, gt_labels, pred_labels, ax=None, title=None, figsize=(8, 5), legend=True
+):
     """Draw ground truth (green) and prediction (red) outlines over an image.
 
     Ground-truth objects that are missed or merged are also shaded, so the eye goes to the
@@ -690,8 +692,10 @@ def show_segmentation_errors(image, gt_labels, pred_labels, ax=None, title=None,
         Axes to draw on (default: a new figure).
     title : str, optional
         Axes title.
-    figsize : tuple of float, default (7, 6)
+    figsize : tuple of float, default (8, 5)
         Figure size when ``ax`` is not given.
+    legend : bool, default True
+        Explain the colours in a legend beside the image.
 
     Returns
     -------
@@ -714,6 +718,14 @@ def show_segmentation_errors(image, gt_labels, pred_labels, ax=None, title=None,
     ax.set_axis_off()
     if title:
         ax.set_title(title)
+    if legend:
+        from matplotlib.patches import Patch
+
+        handles = [
+            Patch(color=ERROR_COLOURS["ground truth"], label="ground truth outline"),
+            Patch(color=ERROR_COLOURS["prediction"], label="prediction outline"),
+        ] + [Patch(color=colour, label=category) for category, colour in shades.items()]
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     return ax
 
 
