@@ -21,6 +21,7 @@ from skimage import feature, filters, measure
 
 __all__ = [
     "DEFAULT_PROPERTIES",
+    "arrange_by_group",
     "extract_crops",
     "image_features",
     "measure_objects",
@@ -393,3 +394,47 @@ def _nucleus_shape(stain):
         "nucleus_lobes": len(large),
         "nucleus_stain_mean": float(largest.intensity_mean),
     }
+
+
+def arrange_by_group(crops, groups, per_group=None, order=None):
+    """Lay crops out one group per row, for a montage sorted by experiment, plate or well.
+
+    Parameters
+    ----------
+    crops : array_like, shape (n, rows, cols[, channels])
+        Single-cell crops.
+    groups : sequence
+        Group of each crop (experiment id, well, class ...).
+    per_group : int, optional
+        Crops per row (default: the size of the largest group). Larger groups are cut (their
+        first ``per_group`` crops are kept), smaller ones padded with blank tiles.
+    order : sequence, optional
+        Group order from top to bottom (default: sorted group names).
+
+    Returns
+    -------
+    tiles : numpy.ndarray, shape (n_groups * per_group, rows, cols[, channels])
+        Crops in row-major order, blank (zero) where a group ran out.
+    tile_groups : list
+        Group of every tile (blank tiles get their row's group), for ``viz.montage(labels=...)``.
+    grid : tuple of int
+        ``(n_groups, per_group)``, for ``viz.montage(grid=...)``.
+    """
+    crops = np.asarray(crops)
+    groups = np.asarray(groups)
+    if len(crops) != len(groups):
+        raise ValueError(f"Got {len(crops)} crops but {len(groups)} group entries.")
+    if len(crops) == 0:
+        raise ValueError("arrange_by_group got no crops.")
+    order = sorted(set(groups.tolist())) if order is None else list(order)
+    members = {group: np.flatnonzero(groups == group) for group in order}
+    if per_group is None:
+        per_group = max(len(indices) for indices in members.values())
+    per_group = int(per_group)
+    tiles = np.zeros((len(order) * per_group,) + crops.shape[1:], dtype=crops.dtype)
+    tile_groups = []
+    for row, group in enumerate(order):
+        chosen = members[group][:per_group]
+        tiles[row * per_group : row * per_group + len(chosen)] = crops[chosen]
+        tile_groups.extend([group] * per_group)
+    return tiles, tile_groups, (len(order), per_group)

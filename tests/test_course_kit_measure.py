@@ -171,3 +171,18 @@ def test_real_bbbc039_nuclei_measurements():
     assert flagged.loc[flagged["touches_border"], "label"].isin(meas.touches_border(labels)).all()
     crops, _ = meas.extract_crops(image, labels, size=48)
     assert crops.shape == (len(table), 48, 48)
+
+
+def test_arrange_by_group_rows_and_padding():
+    crops = np.arange(5, dtype=np.uint8)[:, None, None] * np.ones((1, 2, 2), dtype=np.uint8)
+    groups = ["b", "a", "b", "b", "a"]
+    tiles, tile_groups, grid = meas.arrange_by_group(crops, groups, per_group=2)
+    assert grid == (2, 2)
+    assert tile_groups == ["a", "a", "b", "b"]
+    assert [int(tile[0, 0]) for tile in tiles] == [1, 4, 0, 2]  # group b cut to its first two
+    padded, _, grid = meas.arrange_by_group(crops, groups, order=["b", "a"])
+    assert grid == (2, 3)
+    assert [int(tile[0, 0]) for tile in padded] == [0, 2, 3, 1, 4, 0]
+    assert padded[5].max() == 0  # blank padding tile
+    with pytest.raises(ValueError, match="group entries"):
+        meas.arrange_by_group(crops, groups[:3])
