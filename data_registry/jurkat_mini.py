@@ -1,0 +1,216 @@
+"""Derive the small ``jurkat_mini`` teaching set from the 1.6 GB BBBC048 zip.
+
+The BBBC048 zip holds a nested ``CellCycle.zip`` whose members are
+``CellCycle/<Phase>/<cell id>_<channel>.jpg`` (DeepFlow trains on the ``_merged.jpg`` images).
+:func:`derive_jurkat_mini` keeps every mitotic cell (Prophase, Metaphase, Anaphase, Telophase)
+plus ``N`` cells of each interphase class (G1, S, G2) picked with a fixed seed, and writes::
+
+    OUT/<Phase>/<cell id>.png      one RGB PNG per cell
+    OUT/manifest.csv               path, label, cell_id, split, sha256, bytes, source_members
+
+A cell with a ``_merged`` image uses it; otherwise its first three channel images (sorted by
+name) become the R, G, B planes. ``split`` is a stratified, seeded 70/15/15
+train/valid/test assignment. The output folder is written atomically (temporary folder, then
+rename) and an existing folder is never overwritten.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import random
+import shutil
+import tempfile
+import zipfile
+from collections import defaultdict
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+from PIL import Image
+from tqdm.auto import tqdm
+
+from data_registry.errors import CourseDataError
+from data_registry.registry import JURKAT_CLASSES
+
+MITOTIC = ("Prophase", "Metaphase", "Anaphase", "Telophase")
+INTERPHASE = ("G1", "S", "G2")
+MANIFEST_COLUMNS = ("path", "label", "cell_id", "split", "sha256", "bytes", "source_members")
+SPLIT_FRACTIONS = (("train", 0.70), ("valid", 0.15), ("test", 0.15))
+INNER_ZIP = "CellCycle.zip"
+
+
+def _phase_of(folder: str) -> str | None:
+    for phase in JURKAT_CLASSES:
+        if folder.lower() == phase.lower():
+            return phase
+    return None
+
+
+def _index_cells(inner: zipfile.ZipFile) -> dict[str, dict[str, list[str]]]:
+    """Return ``phase -> cell id -> member names`` for the image members of CellCycle.zip."""
+    cells: dict[str, dict[str, list[str]]] = {phase: defaultdict(list) for phase in JURKAT_CLASSES}
+    unknown = set()
+    for member in inner.namelist():
+        path = PurePosixPath(member)
+        if member.endswith("/") or path.suffix.lower() not in (".jpg", ".jpeg", ".png", ".tif"):
+            continue
+        if "__MACOSX" in path.parts or path.name.startswith("._") or len(path.parts) < 2:
+            continue
+        phase = _phase_of(path.parts[-2])
+        if phase is None:
+            unknown.add(path.parts[-2])
+            continue
+        cell_id = path.stem.split("_")[0]
+        cells[phase][cell_id].append(member)
+    if not any(cells.values()):
+        raise CourseDataError(
+            f"{INNER_ZIP} holds no CellCycle/<Phase>/<id>_<channel>.jpg images"
+            + (f" (folders seen: {sorted(unknown)[:8]})" if unknown else "")
+        )
+    return cells
+
+
+def _cell_image(inner: zipfile.ZipFile, members: list[str]) -> np.ndarray:
+    """Return one cell as an RGB uint8 array (merged image, else up to 3 channels stacked)."""
+    merged = [m for m in members if PurePosixPath(m).stem.lower().endswith("_merged")]
+    if merged:
+        with Image.open(io.BytesIO(inner.read(merged[0]))) as image:
+            return np.asarray(image.convert("RGB"))
+    planes = []
+    for member in sorted(members)[:3]:
+        with Image.open(io.BytesIO(inner.read(member))) as image:
+            planes.append(np.asarray(image.convert("L")))
+    height = max(p.shape[0] for p in planes)
+    width = max(p.shape[1] for p in planes)
+    rgb = np.zeros((height, width, 3), dtype=np.uint8)
+    for channel, plane in enumerate(planes):
+        rgb[: plane.shape[0], : plane.shape[1], channel] = plane
+    return rgb
+
+
+def _assign_splits(cell_ids: list[str], rng: random.Random) -> dict[str, str]:
+    order = list(cell_ids)
+    rng.shuffle(order)
+    n = len(order)
+    n_valid = round(n * SPLIT_FRACTIONS[1][1])
+    n_test = round(n * SPLIT_FRACTIONS[2][1])
+    if n >= 3:
+        n_valid, n_test = max(n_valid, 1), max(n_test, 1)
+    splits = {}
+    for i, cell_id in enumerate(order):
+        splits[cell_id] = "test" if i < n_test else "valid" if i < n_test + n_valid else "train"
+    return splits
+
+
+def _open_inner(outer: zipfile.ZipFile, workdir: Path) -> zipfile.ZipFile:
+    """Copy the nested CellCycle.zip to ``workdir`` (seekable) and open it."""
+    inner_names = [n for n in outer.namelist() if PurePosixPath(n).name == INNER_ZIP]
+    if not inner_names:
+        raise CourseDataError(
+            f"the BBBC048 zip has no {INNER_ZIP} inside (members: {outer.namelist()[:5]}); "
+            "is it BBBC048v1.zip?"
+        )
+    info = outer.getinfo(inner_names[0])
+    target = workdir / INNER_ZIP
+    with outer.open(info) as src, open(target, "wb") as dst, tqdm(
+        total=info.file_size, unit="B", unit_scale=True, desc=f"reading {INNER_ZIP}", leave=False
+    ) as bar:  # fmt: skip
+        while chunk := src.read(1 << 20):
+            dst.write(chunk)
+            bar.update(len(chunk))
+    return zipfile.ZipFile(target)
+
+
+def derive_jurkat_mini(
+    source_zip: Path, out_dir: Path, *, interphase_per_class: int = 300, seed: int = 0
+) -> Path:
+    """Build the jurkat_mini folder-per-label subset from the BBBC048 zip.
+
+    Parameters
+    ----------
+    source_zip : Path
+        ``BBBC048v1.zip`` (outer zip holding ``CellCycle.zip``); only read.
+    out_dir : Path
+        Folder to create; refused if it exists and is not empty.
+    interphase_per_class : int
+        Cells kept per interphase class (G1, S, G2); all mitotic cells are kept.
+    seed : int
+        Seed of the interphase sampling and of the split assignment.
+
+    Returns
+    -------
+    Path
+        ``out_dir``, holding ``<Phase>/<cell id>.png`` and ``manifest.csv``.
+    """
+    source_zip = Path(source_zip)
+    out_dir = Path(out_dir)
+    if interphase_per_class < 1:
+        raise CourseDataError("--interphase-per-class must be at least 1")
+    if not source_zip.is_file():
+        raise CourseDataError(
+            f"no such file: {source_zip} (fetch it with `course-data fetch jurkat_bbbc048`)"
+        )
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise CourseDataError(f"{out_dir} exists and is not empty; choose a new output folder")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp", dir=out_dir.parent))
+    try:
+        try:
+            outer = zipfile.ZipFile(source_zip)
+        except zipfile.BadZipFile as error:
+            raise CourseDataError(f"{source_zip} is not a readable zip ({error})") from error
+        with outer, _open_inner(outer, tmp) as inner:
+            cells = _index_cells(inner)
+            chosen: list[tuple[str, str]] = []
+            for phase in JURKAT_CLASSES:
+                ids = sorted(cells[phase])
+                if phase in INTERPHASE and len(ids) > interphase_per_class:
+                    ids = sorted(rng.sample(ids, interphase_per_class))
+                chosen += [(phase, cell_id) for cell_id in ids]
+            splits = {}
+            for phase in JURKAT_CLASSES:
+                splits.update(_assign_splits([c for p, c in chosen if p == phase], rng))
+            rows = []
+            for phase, cell_id in tqdm(chosen, desc="writing jurkat_mini", unit="cell"):
+                members = sorted(cells[phase][cell_id])
+                buffer = io.BytesIO()
+                Image.fromarray(_cell_image(inner, members)).save(buffer, format="PNG")
+                data = buffer.getvalue()
+                relative = f"{phase}/{cell_id}.png"
+                (tmp / phase).mkdir(exist_ok=True)
+                (tmp / relative).write_bytes(data)
+                rows.append(
+                    {
+                        "path": relative,
+                        "label": phase,
+                        "cell_id": cell_id,
+                        "split": splits[cell_id],
+                        "sha256": hashlib.sha256(data).hexdigest(),
+                        "bytes": len(data),
+                        "source_members": ";".join(members),
+                    }
+                )
+        (tmp / INNER_ZIP).unlink()
+        with open(tmp / "manifest.csv", "w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+        if out_dir.exists():
+            out_dir.rmdir()  # empty (checked above)
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def class_counts(out_dir: Path) -> dict[str, int]:
+    """Return ``label -> number of cells`` from a jurkat_mini manifest."""
+    counts: dict[str, int] = defaultdict(int)
+    with open(Path(out_dir) / "manifest.csv", encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            counts[row["label"]] += 1
+    return {phase: counts.get(phase, 0) for phase in JURKAT_CLASSES}
