@@ -1,0 +1,92 @@
+"""Atomic file writes: write to a temporary file in the same folder, then ``os.replace``.
+
+A reader (or a run killed midway) therefore sees either the old file or the complete new one,
+never a half-written file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from PIL import Image
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically.
+
+    Parameters
+    ----------
+    path : Path
+        Destination file; its parent folder is created if needed.
+    data : bytes
+        Full content of the file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write UTF-8 ``text`` to ``path`` atomically."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    """Encode an RGB image as PNG with no metadata at all (no EXIF, XMP, ICC or text chunks).
+
+    The image is rebuilt from its pixels first, so nothing in ``image.info`` can leak through.
+    """
+    clean = Image.frombytes("RGB", image.size, image.convert("RGB").tobytes())
+    buffer = io.BytesIO()
+    clean.save(buffer, format="PNG", optimize=False, compress_level=6)
+    return buffer.getvalue()
+
+
+def write_png_atomic(path: Path, image: Image.Image) -> bytes:
+    """Write ``image`` as a metadata-free 8-bit RGB PNG atomically and return the bytes written."""
+    data = png_bytes(image)
+    write_bytes_atomic(path, data)
+    return data
+
+
+def write_csv_atomic(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> None:
+    """Write a CSV table with a header row atomically.
+
+    Parameters
+    ----------
+    path : Path
+        Destination CSV file.
+    columns : sequence of str
+        Column names, in order; keys of ``rows`` not listed here are an error.
+    rows : iterable of dict
+        One mapping per row; missing keys are written as empty cells.
+    """
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), restval="", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row)
+    write_text_atomic(path, buffer.getvalue())
+
+
+def read_csv_rows(path: Path) -> list[dict]:
+    """Read a CSV table written by :func:`write_csv_atomic`; a missing file gives no rows."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [dict(row) for row in csv.DictReader(handle)]

@@ -1,0 +1,131 @@
+"""``calibrate``: micrometres per pixel from a stage-micrometer or grid photo, kept per session.
+
+The result is stored as ``DATASET/calibration/<session>.json``; ``ingest --session NAME`` reads it
+and writes the pixel size of every output image into the manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .atomic import write_text_atomic
+from .colour import prepare_colour
+from .dedup import sha256_file
+from .fov import detect_fov
+from .orientation import apply_orientation
+from .reading import open_photo
+
+CALIBRATION_FOLDER = "calibration"
+_SESSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
+
+
+@dataclass
+class Calibration:
+    """Pixel size measured from one calibration photo.
+
+    Attributes
+    ----------
+    session : str
+        Session name the calibration belongs to.
+    um_per_px : float
+        Micrometres per pixel of the full-resolution, upright photo.
+    known_um : float
+        Known spacing between neighbouring lines of the micrometer or grid, in micrometres.
+    period_px : float
+        Measured line spacing in pixels.
+    photo_sha256 : str
+        Hash of the calibration photo.
+    photo_size : list of int
+        Width and height of the upright calibration photo (the pixel size is valid for photos
+        of this size from the same phone, camera module and zoom).
+    """
+
+    session: str
+    um_per_px: float
+    known_um: float
+    period_px: float
+    photo_sha256: str
+    photo_size: list[int]
+
+
+def validate_session(session: str) -> str:
+    """Return ``session`` if it is a safe file name, else raise ``ValueError``."""
+    if not _SESSION_PATTERN.match(session or ""):
+        raise ValueError(
+            f"refused session name {session!r}: use 1-64 ASCII letters, digits, '_' or '-'"
+        )
+    return session
+
+
+def measure_calibration(photo: Path, known_um: float, session: str = "default") -> Calibration:
+    """Measure micrometres per pixel from a photo of a stage micrometer or grid.
+
+    Parameters
+    ----------
+    photo : Path
+        Photo of the micrometer/grid taken with the same phone, lens and zoom as the specimens.
+    known_um : float
+        Distance between neighbouring lines in micrometres (10 for a 1 mm / 100 division scale).
+    session : str
+        Session name.
+
+    Raises
+    ------
+    lowcost_capture.scale.CalibrationError
+        When the photo shows no regular line pattern.
+    """
+    from .scale import measure_line_period, um_per_px_from_period
+
+    decoded = open_photo(Path(photo))
+    upright, _ = apply_orientation(decoded.image)
+    upright, _ = prepare_colour(upright)
+    fov = detect_fov(upright)
+    period = measure_line_period(upright, fov)
+    return Calibration(
+        session=validate_session(session),
+        um_per_px=um_per_px_from_period(period, known_um),
+        known_um=float(known_um),
+        period_px=float(period),
+        photo_sha256=sha256_file(Path(photo)),
+        photo_size=list(upright.size),
+    )
+
+
+def save_calibration(dataset: Path, calibration: Calibration) -> Path:
+    """Write ``calibration`` to ``DATASET/calibration/<session>.json`` atomically."""
+    path = Path(dataset) / CALIBRATION_FOLDER / f"{validate_session(calibration.session)}.json"
+    write_text_atomic(path, json.dumps(asdict(calibration), indent=2) + "\n")
+    return path
+
+
+def load_calibration(dataset: Path, session: str) -> Calibration | None:
+    """Read a session's calibration, or ``None`` if it was never measured."""
+    path = Path(dataset) / CALIBRATION_FOLDER / f"{validate_session(session)}.json"
+    if not path.exists():
+        return None
+    return Calibration(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def calibrate(
+    photo: Path, known_um: float, dataset: Path | None = None, session: str = "default"
+) -> Calibration:
+    """Measure the pixel size from ``photo`` and store it for ``session`` in ``dataset``.
+
+    Parameters
+    ----------
+    photo : Path
+        Stage-micrometer or grid photo.
+    known_um : float
+        Spacing of neighbouring lines in micrometres.
+    dataset : Path, optional
+        Dataset folder to store the result in (nothing is stored when ``None``).
+    session : str
+        Session name used by ``ingest --session``.
+    """
+    calibration = measure_calibration(photo, known_um, session)
+    if dataset is not None:
+        save_calibration(dataset, calibration)
+    return calibration

@@ -1,0 +1,166 @@
+"""``report``: contact sheets (one PNG per label), an HTML page and the QC summary.
+
+People judge a dataset faster by looking at it: each thumbnail is framed in its split's colour
+and QC warnings are printed under it, so blurry, dark or mislabelled photos stand out.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from collections import Counter
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageOps
+
+from .atomic import read_csv_rows, write_bytes_atomic, write_text_atomic
+from .audit import audit
+from .manifest import MANIFEST_NAME, REJECTED_NAME
+from .split import SPLITS
+
+REPORT_FOLDER = "report"
+SPLIT_COLOURS = {"train": (31, 119, 180), "valid": (255, 127, 14), "test": (44, 160, 44)}
+
+
+def contact_sheet(
+    dataset: Path, rows: list[dict], thumb: int = 128, columns: int = 8, max_images: int = 200
+) -> Image.Image:
+    """Grid of thumbnails for manifest ``rows``, framed by split colour, with QC captions.
+
+    Parameters
+    ----------
+    dataset : Path
+        Dataset folder (image paths in ``rows`` are relative to it).
+    rows : list of dict
+        Manifest rows to show (at most ``max_images``).
+    thumb : int
+        Thumbnail side in pixels.
+    columns : int
+        Thumbnails per row.
+    max_images : int
+        Cap on the number of thumbnails.
+    """
+    rows = rows[:max_images]
+    caption = 14
+    cell_w, cell_h = thumb + 8, thumb + 8 + caption
+    n_rows = max(1, -(-len(rows) // columns))
+    sheet = Image.new("RGB", (columns * cell_w, n_rows * cell_h), (255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
+    for index, row in enumerate(rows):
+        x, y = (index % columns) * cell_w, (index // columns) * cell_h
+        colour = SPLIT_COLOURS.get(row.get("split", ""), (128, 128, 128))
+        draw.rectangle([x + 1, y + 1, x + thumb + 6, y + thumb + 6], outline=colour, width=3)
+        try:
+            with Image.open(dataset / row["path"]) as image:
+                small = ImageOps.contain(image.convert("RGB"), (thumb, thumb))
+            sheet.paste(small, (x + 4 + (thumb - small.size[0]) // 2, y + 4))
+        except (OSError, ValueError):
+            draw.text((x + 8, y + thumb // 2), "unreadable", fill=(200, 0, 0))
+        status = row.get("qc_status", "") or "ok"
+        text_colour = (0, 110, 0) if status == "ok" else (200, 0, 0)
+        draw.text((x + 4, y + thumb + 8), f"{row.get('split', '')} {status}"[:22], fill=text_colour)
+    return sheet
+
+
+def _table(headers: list[str], body: list[list]) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    lines = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>"
+        for row in body
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{lines}</tbody></table>"
+
+
+def qc_summary(dataset: Path) -> dict:
+    """Counts for the QC summary: per label and split, QC status, FOV flag, rejection reason."""
+    manifest = read_csv_rows(Path(dataset) / MANIFEST_NAME)
+    rejected = read_csv_rows(Path(dataset) / REJECTED_NAME)
+    return {
+        "images": len(manifest),
+        "photos": len({row["source_sha256"] for row in manifest}),
+        "by_label_split": Counter((row["label"], row["split"]) for row in manifest),
+        "qc_status": Counter(row.get("qc_status", "") for row in manifest),
+        "fov_flag": Counter(row.get("fov_flag", "") for row in manifest),
+        "rejected": Counter(row.get("reason", "") for row in rejected),
+    }
+
+
+def report(dataset, out_dir=None, thumb: int = 128) -> Path:
+    """Write contact sheets per label and ``index.html`` with the QC summary and audit.
+
+    Parameters
+    ----------
+    dataset : path
+        Dataset folder.
+    out_dir : path, optional
+        Where to write the report (default ``DATASET/report``).
+    thumb : int
+        Thumbnail side in pixels.
+
+    Returns
+    -------
+    Path
+        The HTML page.
+    """
+    dataset = Path(dataset)
+    out_dir = Path(out_dir) if out_dir is not None else dataset / REPORT_FOLDER
+    manifest = read_csv_rows(dataset / MANIFEST_NAME)
+    if not manifest:
+        raise FileNotFoundError(f"{dataset} has no {MANIFEST_NAME} rows: run ingest first")
+    labels = sorted({row["label"] for row in manifest})
+    summary = qc_summary(dataset)
+    findings = audit(dataset)
+
+    sections = []
+    for label in labels:
+        rows = sorted(
+            (row for row in manifest if row["label"] == label),
+            key=lambda row: (
+                SPLITS.index(row["split"]) if row["split"] in SPLITS else 9,
+                row["path"],
+            ),
+        )
+        buffer = io.BytesIO()
+        contact_sheet(dataset, rows, thumb=thumb).save(buffer, format="PNG")
+        name = f"contact_{label}.png"
+        write_bytes_atomic(out_dir / name, buffer.getvalue())
+        sections.append(
+            f"<h2>{html.escape(label)} ({len(rows)} images)</h2>"
+            f'<img src="{name}" alt="contact sheet of {html.escape(label)}">'
+        )
+
+    counts = [
+        [label, *[summary["by_label_split"][(label, split)] for split in SPLITS]]
+        for label in labels
+    ]
+    legend = " ".join(
+        f'<span style="color:rgb{colour}">&#9632; {split}</span>'
+        for split, colour in SPLIT_COLOURS.items()
+    )
+    problems = findings.problems
+    audit_html = (
+        "<p>No leakage and no damaged files found.</p>"
+        if not problems
+        else "<ul>" + "".join(f"<li>{html.escape(p)}</li>" for p in problems) + "</ul>"
+    )
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Dataset report: {html.escape(dataset.name)}</title>
+<style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse;margin:1em 0}}
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}} img{{max-width:100%}}</style>
+</head><body>
+<h1>Dataset report: {html.escape(dataset.name)}</h1>
+<p>{summary["images"]} images from {summary["photos"]} photos. Frame colour: {legend}.</p>
+<h2>Images per label and split</h2>
+{_table(["label", *SPLITS], counts)}
+<h2>QC summary</h2>
+{_table(["QC status", "images"], sorted(summary["qc_status"].items()))}
+{_table(["field of view", "images"], sorted(summary["fov_flag"].items()))}
+{_table(["rejection reason", "photos"], sorted(summary["rejected"].items()))}
+<h2>Audit</h2>
+{audit_html}
+{"".join(sections)}
+</body></html>
+"""
+    index = out_dir / "index.html"
+    write_text_atomic(index, page)
+    return index
