@@ -15,6 +15,9 @@ from pathlib import Path
 
 from PIL import Image
 
+#: Prefix of the temporary files written before ``os.replace``.
+TEMPORARY_PREFIX = ".tmp-"
+
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically.
@@ -28,7 +31,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, suffix=path.suffix, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -90,3 +93,22 @@ def read_csv_rows(path: Path) -> list[dict]:
         return []
     with path.open(newline="", encoding="utf-8") as handle:
         return [dict(row) for row in csv.DictReader(handle)]
+
+
+def remove_stale_temporaries(root: Path) -> list[Path]:
+    """Delete temporary files left in ``root`` (recursively) by a run that was killed.
+
+    Only files named like the temporaries of :func:`write_bytes_atomic` are removed; call this
+    while holding the dataset lock, so no running writer owns them.
+
+    Returns
+    -------
+    list of Path
+        The files removed.
+    """
+    removed = []
+    for path in Path(root).rglob(f"{TEMPORARY_PREFIX}*"):
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed

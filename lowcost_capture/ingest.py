@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
-from .atomic import write_png_atomic
+from .atomic import remove_stale_temporaries, write_png_atomic
 from .calibrate import load_calibration, validate_session
 from .colour import prepare_colour
 from .dedup import NearDuplicateIndex, content_square, dihedral_hashes, perceptual_hash, sha256_file
@@ -495,6 +495,7 @@ def ingest(
                 "--target-um-per-px needs the photos' pixel size: run `lowcost-capture "
                 "calibrate` for this --session or pass --um-per-px"
             )
+        remove_stale_temporaries(out)
         tables = DatasetTables(out)
         tables.ensure_rejected_file()
         reference = load_flatfield(Path(flatfield), options) if flatfield else None
