@@ -201,6 +201,7 @@ def unpack_pack(pack: Path, *, names: list[str] | None = None) -> dict[str, str]
             staging = cache.cache_dir() / f".staging-{os.getpid()}" / name
             shutil.rmtree(staging, ignore_errors=True)
             staging.mkdir(parents=True)
+            unreadable: list[str] = []
             try:
                 for entry in tqdm(entries, desc=f"checking {name}", unit="file"):
                     member = f"{name}/{entry['file']}"
@@ -212,9 +213,13 @@ def unpack_pack(pack: Path, *, names: list[str] | None = None) -> dict[str, str]
                     try:
                         with archive.open(member) as src, open(target, "wb") as dst:
                             shutil.copyfileobj(src, dst, 1 << 20)
-                    except (KeyError, zipfile.BadZipFile, OSError) as error:
-                        raise PackError(f"{pack}: cannot read {member} ({error})") from error
-                problems = _verify_staged(dataset, staging, entries)
+                    except KeyError:
+                        unreadable.append(f"{entry['file']}: missing from the pack")
+                        target.unlink(missing_ok=True)
+                    except (zipfile.BadZipFile, OSError) as error:
+                        unreadable.append(f"{entry['file']}: unreadable ({error})")
+                        target.unlink(missing_ok=True)
+                problems = unreadable or _verify_staged(dataset, staging, entries)
                 if problems:
                     failures.append(
                         f"{name} refused ({len(problems)} bad files, nothing installed): "
