@@ -19,6 +19,7 @@ error.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -42,7 +43,9 @@ CACHE = BUILD / ".jupyter_cache"
 #: Environment variable that overrides the table of contents (path relative to the root).
 TOC_ENV = "COURSE_KIT_TOC"
 
-_TWIN_PATTERN = re.compile(r"\btwins?\b", re.IGNORECASE)
+# The lines data_registry prints for every load (data_registry/source.py).
+_TWIN_PATTERN = re.compile(r"\[course-data\] [\w-]+: synthetic TWIN")
+_REAL_PATTERN = re.compile(r"\[course-data\] [\w-]+: REAL data")
 _SUFFIXES = (".ipynb", ".md")
 
 
@@ -71,7 +74,8 @@ class BuildReport:
     returncode : int
         Exit status of ``jupyter-book build``.
     data_sources : dict of str to list of pathlib.Path
-        Notebooks whose outputs mention twin data (``"twin"``) or not (``"real"``).
+        Notebooks that loaded at least one twin (``"twin"``) or real (``"real"``) dataset,
+        from the source lines data_registry prints.
     execute : bool
         False when the build ran with execution switched off.
     """
@@ -93,6 +97,27 @@ class BuildReport:
             return []
         return [nb for nb in self.notebooks if nb not in self.executed and nb not in self.failed]
 
+    def as_dict(self, root: Path) -> dict:
+        """Return the report as JSON-friendly data (paths relative to ``root``)."""
+
+        def rel(paths):
+            return [p.relative_to(root).as_posix() for p in paths]
+
+        return {
+            "ok": self.ok,
+            "html_dir": self.html_dir.as_posix(),
+            "pages": list(self.pages),
+            "notebooks": rel(self.notebooks),
+            "executed": rel(self.executed),
+            "cached": rel(self.cached),
+            "failed": {p.relative_to(root).as_posix(): tb for p, tb in self.failed.items()},
+            "seconds": round(self.seconds, 2),
+            "returncode": self.returncode,
+            "execute": self.execute,
+            "data_sources": {k: rel(v) for k, v in self.data_sources.items()},
+            "course_data": os.environ.get("COURSE_DATA", "auto"),
+        }
+
     @property
     def ok(self) -> bool:
         """True when Jupyter Book succeeded and no notebook failed."""
@@ -108,14 +133,10 @@ class BuildReport:
         real = self.data_sources.get("real", [])
         if not self.execute:
             data = "not executed (--no-execute)"
-        elif twin and real:
-            data = f"twin in {len(twin)} notebook(s), real in {len(real)}"
-        elif twin:
-            data = "twin (offline synthetic stand-ins)"
-        elif real:
-            data = "real"
+        elif twin or real:
+            data = f"twin data in {len(twin)} notebook(s), real data in {len(real)}"
         else:
-            data = "no notebook outputs"
+            data = "no registry dataset loaded"
         lines = [
             "",
             "course-kit site: " + ("OK" if self.ok else "FAILED"),
@@ -234,6 +255,15 @@ def _no_execute_config(root: Path, config: Path) -> Path:
     new_text, count = re.subn(r"(?m)^(\s+execute_notebooks:\s*)\S+", r"\g<1>off", text)
     if count != 1:
         raise SiteError(f"{config} has no `execute_notebooks:` line under `execute:`.")
+    # local_extensions paths are relative to the config file: make them absolute
+    extensions = (yaml.safe_load(text).get("sphinx") or {}).get("local_extensions") or {}
+    for name, path in extensions.items():
+        absolute = (config.parent / str(path)).resolve().as_posix()
+        new_text = re.sub(
+            rf"(?m)^(\s+{re.escape(name)}:\s*){re.escape(str(path))}\s*$",
+            lambda match, absolute=absolute: match.group(1) + absolute,
+            new_text,
+        )
     out = root / BUILD / "_config.no-execute.yml"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(new_text, encoding="utf-8")
@@ -389,8 +419,9 @@ def build_site(
         if notebook in report.failed:
             continue
         text = _cached_outputs_text(cache_path, notebook) or ""
-        kind = "twin" if _TWIN_PATTERN.search(text) else "real"
-        report.data_sources.setdefault(kind, []).append(notebook)
+        for kind, pattern in (("twin", _TWIN_PATTERN), ("real", _REAL_PATTERN)):
+            if pattern.search(text):
+                report.data_sources.setdefault(kind, []).append(notebook)
     return report
 
 
@@ -432,6 +463,13 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--quiet", action="store_true", help="print only the summary, not the build log"
     )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write the summary as JSON to FILE (for CI and tests)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -451,4 +489,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"course-kit site: error: {error}", file=sys.stderr)
         return 2
     print(report.summary(root))
+    if args.report is not None:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        tmp = args.report.with_name(args.report.name + ".tmp")
+        tmp.write_text(json.dumps(report.as_dict(root), indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, args.report)
     return 0 if report.ok else 1
