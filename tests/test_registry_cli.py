@@ -1,0 +1,261 @@
+"""The course-data command: output, exit codes, one-line errors; import and jurkat_mini."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import registry_server
+from PIL import Image
+from registry_server import closed_port_url, real_data_dir
+
+from data_registry import cache, cli, fetch, jurkat_mini, registry, source
+
+http_server = registry_server.http_server  # the fixture
+
+
+@pytest.fixture
+def course_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "cache"))
+    for name in ("COURSE_DATA_MIRROR", "COURSE_DATA", "HF_TOKEN", "DRYAD_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(fetch, "BACKOFF_SECONDS", 0.01)
+    monkeypatch.setattr(source, "_reachable_hosts", {})
+    return tmp_path / "cache"
+
+
+def run(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_shows_every_dataset(course_cache, capsys):
+    code, out, _ = run(capsys, "list")
+    assert code == 0
+    for name in registry.DATASETS:
+        assert f"\n{name} " in out
+    assert "80.7 MB" in out  # BBBC039's three zips
+
+
+def test_info_shows_urls_hashes_sizes_licence_citation(course_cache, capsys):
+    code, out, _ = run(capsys, "info", "bbbc039")
+    assert code == 0
+    assert "https://data.broadinstitute.org/bbbc/BBBC039/images.zip" in out
+    assert "sha256:6f30a5d4fe38c928ded972704f085975f8dc0d65d9aa366df00e5a9d449fddd7" in out
+    assert "77.9 MB" in out and "CC0-1.0" in out and "caicedo2019cytometry" in out
+    code, out, _ = run(capsys, "info", "bsccmnist_tiny")
+    assert "DRYAD_TOKEN" in out and "BSCCMNIST-tiny/BSCCM_index.csv" in out
+    code, out, _ = run(capsys, "info", "bloodmnist")
+    assert "md5:7053d0359d879ad8a5505303e11de1dc" in out and "neutrophil" in out
+
+
+def test_unknown_name_suggests_and_exits_2(course_cache, capsys):
+    code, out, err = run(capsys, "info", "bbbc39")
+    assert code == 2 and out == ""
+    assert err.strip() == "course-data: error: unknown dataset 'bbbc39': did you mean 'bbbc039'?"
+
+
+def test_cite_prints_bibtex(course_cache, capsys):
+    code, out, _ = run(capsys, "cite", "bloodmnist")
+    assert code == 0 and out.startswith("@article{yang2023medmnist,")
+    assert "acevedo2020blood" in out
+    code, out, _ = run(capsys, "cite", "--all")
+    assert out.count("@") >= 10
+
+
+def test_verify_reports_ok_mismatch_missing(http_server, course_cache, monkeypatch, capsys):
+    shared = real_data_dir() / "bccd"
+    if not shared.is_dir():
+        pytest.skip(f"shared real data not found at {shared}")
+    monkeypatch.setenv("COURSE_DATA_MIRROR", http_server.url())
+    dataset = registry.get_dataset("bccd")
+    for name in ("LICENSE", "README.md"):
+        http_server.add_file(f"/bccd/{name}", shared / name)
+        fetch.fetch_file(dataset, dataset.file(name), progressbar=False)
+    code, out, _ = run(capsys, "verify", "bccd")
+    assert code == 0 and "bccd: 2 OK, 0 MISMATCH, 733 MISSING" in out
+    licence = course_cache / "real" / "bccd" / "LICENSE"
+    licence.write_bytes(licence.read_bytes().replace(b"MIT", b"XYZ"))
+    code, out, err = run(capsys, "verify", "bccd")
+    assert code == 1 and "MISMATCH LICENSE" in out and "do not match" in err
+    assert source._cached_real(dataset) is None  # no longer trusted
+
+
+def test_fetch_twin_and_cache_dir(course_cache, capsys):
+    pytest.importorskip("data_registry.twins")
+    code, out, _ = run(capsys, "fetch", "human_mitosis", "--source", "twin")
+    assert code == 0 and "SYNTHETIC TWIN" in out and "mitosis.tif" in out
+    code, out, _ = run(capsys, "cache-dir")
+    assert out.strip() == str(course_cache)
+
+
+def test_fetch_offline_is_one_clear_line(course_cache, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_DATA_MIRROR", closed_port_url())
+    code, out, err = run(capsys, "fetch", "cell", "--source", "real")
+    assert code == 1 and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and "course-data unpack" in err
+
+
+def test_pack_and_unpack_through_the_cli(http_server, course_cache, tmp_path, monkeypatch, capsys):
+    skimage_data = pytest.importorskip("skimage.data")
+    cell = Path(skimage_data.__file__).parent / "cell.png"
+    if not cell.is_file():
+        pytest.skip("scikit-image does not bundle cell.png")
+    http_server.add_file("/cell/cell.png", cell)
+    monkeypatch.setenv("COURSE_DATA_MIRROR", http_server.url())
+    code, out, _ = run(capsys, "pack", "cell", "-o", str(tmp_path / "p.zip"))
+    assert code == 0 and "cell: 1 files" in out
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "classroom"))
+    code, out, _ = run(capsys, "unpack", str(tmp_path / "p.zip"))
+    assert code == 0 and "cell: installed" in out
+    code, out, _ = run(capsys, "verify")
+    assert code == 0 and "cell: 1 OK" in out
+
+
+# ------------------------------------------------------------------------------- manual import
+
+
+def test_import_registers_real_foldscope_photos_without_touching_them(course_cache, capsys):
+    photos = real_data_dir() / "phone_microscope_foldscope"
+    if not photos.is_dir():
+        pytest.skip(f"shared real data not found at {photos}")
+    before = {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in photos.rglob("*")}
+    code, out, _ = run(capsys, "import", "foldscope_ascaris", str(photos))
+    assert code == 0 and "imported foldscope_ascaris" in out
+    assert {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in photos.rglob("*")} == before
+    files = source.get_files("foldscope_ascaris", "real", quiet=True)
+    assert files.root == photos.resolve()
+    jpg = "images/IMG-20240523-WA0053.jpg"
+    assert files.paths[jpg].read_bytes() == (photos / jpg).read_bytes()
+    code, out, err = run(capsys, "import", "foldscope_ascaris", str(photos))
+    assert code == 1 and "--overwrite" in err
+    code, out, _ = run(capsys, "verify", "foldscope_ascaris")
+    assert code == 0 and "0 MISMATCH" in out
+
+
+def test_import_refuses_empty_wrong_or_broken_folders(course_cache, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = run(capsys, "import", "foldscope_ascaris", str(empty))
+    assert code == 1 and "holds no images" in err
+    code, _, err = run(capsys, "import", "foldscope_ascaris", str(tmp_path / "nope"))
+    assert code == 1 and "is not a folder" in err
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "a.jpg").write_bytes(b"not a jpeg")
+    code, _, err = run(capsys, "import", "foldscope_ascaris", str(broken))
+    assert code == 1 and "cannot be read" in err
+    code, _, err = run(capsys, "import", "bbbc039", str(broken))
+    assert code == 1 and "only manual datasets" in err
+    assert not (course_cache / "real" / "foldscope_ascaris" / "import_manifest.json").exists()
+
+
+# ------------------------------------------------------------------------------- jurkat_mini
+
+COUNTS = {"G1": 9, "S": 7, "G2": 6, "Prophase": 3, "Metaphase": 2, "Anaphase": 1, "Telophase": 2}
+
+
+def _jpeg(value: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((66, 66), value, np.uint8)).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def make_bbbc048_zip(path: Path) -> Path:
+    """A small zip with the BBBC048 layout: outer zip > CellCycle.zip > CellCycle/<Phase>/."""
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as handle:
+        cell_id = 100
+        for phase, count in COUNTS.items():
+            handle.writestr(f"CellCycle/{phase}/", b"")
+            for _ in range(count):
+                cell_id += 1
+                if cell_id % 2:  # half the cells have a merged image, half only channels
+                    rgb = np.stack([np.full((66, 66), v, np.uint8) for v in (10, 20, 30)], -1)
+                    buffer = io.BytesIO()
+                    Image.fromarray(rgb).save(buffer, format="JPEG", quality=95)
+                    handle.writestr(f"CellCycle/{phase}/{cell_id}_merged.jpg", buffer.getvalue())
+                for channel, value in (("Ch3", 50), ("Ch4", 120), ("Ch6", 200)):
+                    handle.writestr(f"CellCycle/{phase}/{cell_id}_{channel}.jpg", _jpeg(value))
+    with zipfile.ZipFile(path, "w") as outer:
+        outer.writestr("BBBC048v1/CellCycle.zip", inner.getvalue())
+        outer.writestr("BBBC048v1/readme.txt", b"synthetic test layout")
+    return path
+
+
+def test_derive_jurkat_mini_keeps_mitoses_and_samples_interphase(tmp_path, course_cache, capsys):
+    source_zip = make_bbbc048_zip(tmp_path / "BBBC048v1.zip")
+    before = hashlib.sha256(source_zip.read_bytes()).hexdigest()
+    out = tmp_path / "mini"
+    code, text, err = run(
+        capsys, "derive-jurkat-mini", "--source", str(source_zip), "-o", str(out),
+        "--interphase-per-class", "4",
+    )  # fmt: skip
+    assert code == 0, err
+    assert hashlib.sha256(source_zip.read_bytes()).hexdigest() == before
+    counts = jurkat_mini.class_counts(out)
+    assert counts == {
+        "G1": 4,
+        "S": 4,
+        "G2": 4,
+        "Prophase": 3,
+        "Metaphase": 2,
+        "Anaphase": 1,
+        "Telophase": 2,
+    }
+    with open(out / "manifest.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == list(jurkat_mini.MANIFEST_COLUMNS)
+    for row in rows:
+        data = (out / row["path"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == row["sha256"] and len(data) == int(row["bytes"])
+        image = np.asarray(Image.open(out / row["path"]))
+        assert image.shape == (66, 66, 3) and image.dtype == np.uint8
+        if "_merged" not in row["source_members"]:
+            assert (
+                abs(int(image[..., 0].mean()) - 50) < 5 and abs(int(image[..., 2].mean()) - 200) < 5
+            )
+    assert {row["split"] for row in rows} <= {"train", "valid", "test"}
+    assert sorted(p.name for p in out.iterdir()) == sorted([*COUNTS, "manifest.csv"])
+    again = tmp_path / "mini2"
+    jurkat_mini.derive_jurkat_mini(source_zip, again, interphase_per_class=4)
+    assert (again / "manifest.csv").read_bytes() == (out / "manifest.csv").read_bytes()
+    code, _, err = run(capsys, "derive-jurkat-mini", "--source", str(source_zip), "-o", str(out))
+    assert code == 1 and "not empty" in err
+
+
+def test_derived_jurkat_mini_in_cache_is_real_and_packable(
+    tmp_path, course_cache, monkeypatch, capsys
+):
+    source_zip = make_bbbc048_zip(tmp_path / "BBBC048v1.zip")
+    code, _, err = run(
+        capsys, "derive-jurkat-mini", "--source", str(source_zip), "--interphase-per-class", "2"
+    )
+    assert code == 0, err
+    files = source.get_files("jurkat_mini", quiet=True)
+    assert files.source == "real" and files.root == cache.dataset_dir("jurkat_mini", "real")
+    code, out, _ = run(capsys, "pack", "jurkat_mini", "-o", str(tmp_path / "j.zip"))
+    assert code == 0
+    shutil.rmtree(course_cache)
+    code, out, err = run(capsys, "unpack", str(tmp_path / "j.zip"))
+    assert code == 0, err
+    code, out, _ = run(capsys, "verify", "jurkat_mini")
+    assert code == 0 and "0 MISMATCH, 0 MISSING" in out
+
+
+def test_derive_refuses_a_zip_without_cellcycle(tmp_path, course_cache, capsys):
+    wrong = tmp_path / "wrong.zip"
+    with zipfile.ZipFile(wrong, "w") as handle:
+        handle.writestr("something.txt", b"x")
+    code, _, err = run(
+        capsys, "derive-jurkat-mini", "--source", str(wrong), "-o", str(tmp_path / "o")
+    )
+    assert code == 1 and "CellCycle.zip" in err
+    assert not (tmp_path / "o").exists() and not list(tmp_path.glob(".o.tmp*"))
