@@ -22,6 +22,8 @@ from skimage import feature, filters, measure
 __all__ = [
     "DEFAULT_PROPERTIES",
     "arrange_by_group",
+    "between_group_share",
+    "crops_from_table",
     "extract_crops",
     "image_features",
     "measure_objects",
@@ -438,3 +440,76 @@ def arrange_by_group(crops, groups, per_group=None, order=None):
         tiles[row * per_group : row * per_group + len(chosen)] = crops[chosen]
         tile_groups.extend([group] * per_group)
     return tiles, tile_groups, (len(order), per_group)
+
+
+def crops_from_table(table, images, label_images, names, size=48, mask_background=False):
+    """Crops of the objects listed in a feature table that spans several images.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Rows to crop, with columns ``image`` (the image name) and ``label``.
+    images, label_images : sequence of array_like
+        The intensity and label images, in the order of ``names``.
+    names : sequence of str
+        Name of each image, as used in ``table["image"]``.
+    size : int, default 48
+        Crop side in pixels.
+    mask_background : bool, default False
+        Zero the pixels outside each object (shows exactly what was segmented).
+
+    Returns
+    -------
+    numpy.ndarray, shape (len(table), size, size[, channels])
+        One crop per row, in table order.
+    """
+    missing = {"image", "label"} - set(table.columns)
+    if missing:
+        raise ValueError(f"The table lacks column(s) {sorted(missing)}.")
+    position = {name: index for index, name in enumerate(names)}
+    unknown = sorted(set(table["image"]) - set(position))
+    if unknown:
+        raise ValueError(f"Image name(s) {unknown[:5]} are not in `names`.")
+    crops = []
+    for image_name, label in zip(table["image"], table["label"], strict=True):
+        index = position[image_name]
+        crop, _ = extract_crops(
+            images[index],
+            label_images[index],
+            size=size,
+            label_ids=[int(label)],
+            mask_background=mask_background,
+        )
+        crops.append(crop[0])
+    if not crops:
+        first = np.asarray(images[0]) if len(images) else np.zeros((0, 0))
+        return np.zeros((0, size, size) + first.shape[2:], dtype=first.dtype)
+    return np.stack(crops)
+
+
+def between_group_share(values, groups):
+    """Fraction of the variance of a feature explained by group membership (eta squared).
+
+    0 means the group means are all equal; 1 means all variation is between groups (every
+    cell of a group has the same value). Useful to quantify batch effects: the share of a
+    feature's variance that is due to the field, well or plate a cell came from.
+
+    Parameters
+    ----------
+    values : array_like of float
+        One value per cell.
+    groups : array_like
+        Group of each cell (image, well, plate, experiment).
+
+    Returns
+    -------
+    float
+        Between-group sum of squares / total sum of squares (NaN if all values are equal).
+    """
+    frame = pd.DataFrame({"value": np.asarray(values, dtype=float), "group": np.asarray(groups)})
+    if len(frame) == 0:
+        raise ValueError("between_group_share got no values.")
+    group_means = frame.groupby("group")["value"].transform("mean")
+    total = float(((frame["value"] - frame["value"].mean()) ** 2).sum())
+    between = float(((group_means - frame["value"].mean()) ** 2).sum())
+    return between / total if total > 0 else float("nan")

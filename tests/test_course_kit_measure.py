@@ -186,3 +186,28 @@ def test_arrange_by_group_rows_and_padding():
     assert padded[5].max() == 0  # blank padding tile
     with pytest.raises(ValueError, match="group entries"):
         meas.arrange_by_group(crops, groups[:3])
+
+
+def test_crops_from_table_across_images():
+    labels, image = _scene()
+    other = np.where(labels > 0, 7, 0).astype(image.dtype)
+    table = pd.DataFrame({"image": ["b", "a", "b"], "label": [1, 5, 3]})
+    crops = meas.crops_from_table(table, [image, other], [labels, labels], ["a", "b"], size=20)
+    assert crops.shape == (3, 20, 20)
+    assert crops[0][10, 10] == 7  # from image "b"
+    assert crops[1][10, 10] == 200  # the border square of image "a"
+    masked = meas.crops_from_table(
+        table.iloc[[2]], [image, image], [labels, labels], ["a", "b"], mask_background=True
+    )
+    assert set(np.unique(masked)) == {0, 500}
+    with pytest.raises(ValueError, match="not in"):
+        meas.crops_from_table(table, [image], [labels], ["a"])
+
+
+def test_between_group_share_known_values():
+    # Group means 1 and 3, grand mean 2: total SS = 4 + 0 + 0 + 4 = 8, between SS = 4 x 1 = 4.
+    values = [0.0, 2.0, 2.0, 4.0]
+    groups = ["a", "a", "b", "b"]
+    assert meas.between_group_share(values, groups) == pytest.approx(0.5)
+    assert meas.between_group_share([1.0, 1.0, 5.0, 5.0], groups) == pytest.approx(1.0)
+    assert meas.between_group_share([1.0, 5.0, 1.0, 5.0], groups) == pytest.approx(0.0)
