@@ -156,7 +156,9 @@ def _replace_links(text: str, old: tuple[str, str], new: tuple[str, str]) -> str
     old_owner, old_name = old_repo.split("/")
     new_owner, new_name = new_repo.split("/")
     text = text.replace(f"{old_owner}.github.io/{old_name}", f"{new_owner}.github.io/{new_name}")
-    return re.sub(rf"github\.com/{re.escape(old_repo)}(?![\w.-])", f"github.com/{new_repo}", text)
+    return re.sub(
+        rf"github\.com/{re.escape(old_repo)}(?![\w-])(?!\.\w)", f"github.com/{new_repo}", text
+    )
 
 
 def _config_text(text: str, repository: str, branch: str) -> str:

@@ -1,0 +1,151 @@
+"""One repository URL everywhere, and ``course-kit set-repo`` for forks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from course_kit import cli, repo
+from course_kit.colab import COLAB_CELL_SOURCE, colab_cell_source, make_colab_cell
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_config_and_colab_cell_agree_with_repo_module():
+    config = yaml.safe_load((REPO_ROOT / "book" / "_config.yml").read_text(encoding="utf-8"))
+    assert config["repository"]["url"] == repo.repository_url()
+    assert config["repository"]["branch"] == repo.BRANCH
+    assert repo.pip_requirement() in COLAB_CELL_SOURCE
+    assert repo.current_setting(REPO_ROOT) == (repo.REPOSITORY, repo.BRANCH)
+
+
+def test_every_notebook_colab_cell_points_at_the_repository():
+    notebooks = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
+    assert notebooks, "no lecture notebooks"
+    for path in notebooks:
+        first = nbformat.read(path, as_version=4).cells[0]
+        assert first.source == COLAB_CELL_SOURCE, f"{path.name}: run `course-kit set-repo`"
+
+
+def test_colab_cell_is_ruff_clean_python(tmp_path):
+    import subprocess
+
+    cell = tmp_path / "cell.py"
+    cell.write_text(COLAB_CELL_SOURCE + "\n", encoding="utf-8")
+    config = str(REPO_ROOT / "pyproject.toml")
+    for command in (["check"], ["format", "--check"]):
+        result = subprocess.run(
+            ["ruff", *command, "--config", config, str(cell)], capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    compile(COLAB_CELL_SOURCE, "colab-cell", "exec")
+
+
+def test_links_helpers():
+    assert repo.binder_url("notebooks/03_segmentation.ipynb", "a/b", "dev") == (
+        "https://mybinder.org/v2/gh/a/b/dev?urlpath=lab/tree/notebooks/03_segmentation.ipynb"
+    )
+    assert repo.colab_url("notebooks/x.ipynb", "a/b", "main") == (
+        "https://colab.research.google.com/github/a/b/blob/main/notebooks/x.ipynb"
+    )
+
+
+@pytest.mark.parametrize(
+    ("repository", "branch", "message"),
+    [
+        ("https://github.com/a/b", "main", "not as a URL"),
+        ("a/b.git", "main", "not as a URL"),
+        ("just-a-name", "main", "not a GitHub OWNER/NAME"),
+        ("a/b", "feature..x", "not a valid branch"),
+        ("a/b", "-rf", "not a valid branch"),
+    ],
+)
+def test_validate_rejects_bad_input(repository, branch, message):
+    with pytest.raises(ValueError, match=message):
+        repo.validate(repository, branch)
+
+
+@pytest.fixture()
+def fork(tmp_path):
+    """A minimal copy of the course: repo.py, book config, a notebook and a README."""
+    (tmp_path / "course_kit").mkdir()
+    shutil.copy(REPO_ROOT / "course_kit" / "repo.py", tmp_path / "course_kit" / "repo.py")
+    shutil.copy(REPO_ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    (tmp_path / "book").mkdir()
+    shutil.copy(REPO_ROOT / "book" / "_config.yml", tmp_path / "book" / "_config.yml")
+    (tmp_path / "book" / "intro.md").write_text(
+        f"Open on [Binder]({repo.binder_url('notebooks/a.ipynb')}) or "
+        f"[Colab]({repo.colab_url('notebooks/a.ipynb')}); source: {repo.repository_url()}.\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "notebooks").mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [make_colab_cell(), nbformat.v4.new_markdown_cell("# A")]
+    nbformat.write(nb, tmp_path / "notebooks" / "a.ipynb")
+    other = nbformat.v4.new_notebook()
+    other.cells = [nbformat.v4.new_code_cell("print('not a colab cell')")]
+    nbformat.write(other, tmp_path / "notebooks" / "b.ipynb")
+    (tmp_path / "README.md").write_text(
+        f"[![Binder](https://mybinder.org/badge_logo.svg)]"
+        f"(https://mybinder.org/v2/gh/{repo.REPOSITORY}/{repo.BRANCH})\n"
+        f"Website: https://{repo.REPOSITORY.split('/')[0]}.github.io/{repo.REPOSITORY.split('/')[1]}\n",
+        encoding="utf-8",
+    )
+    return tmp_path
+
+
+def test_set_repo_rewrites_everything_and_is_idempotent(fork, capsys):
+    originals = {p: p.read_bytes() for p in fork.rglob("*") if p.is_file()}
+    assert (
+        cli.main(["set-repo", "my-lab/cells-2026", "--branch", "teaching", "--root", str(fork)])
+        == 0
+    )
+    out = capsys.readouterr().out
+    for name in ("course_kit/repo.py", "book/_config.yml", "notebooks/a.ipynb", "README.md"):
+        assert name in out
+
+    config = yaml.safe_load((fork / "book" / "_config.yml").read_text(encoding="utf-8"))
+    assert config["repository"]["url"] == "https://github.com/my-lab/cells-2026"
+    assert config["repository"]["branch"] == "teaching"
+    assert config["repository"]["path_to_book"] == ""
+    cell = nbformat.read(fork / "notebooks" / "a.ipynb", as_version=4).cells[0]
+    assert cell.source == colab_cell_source("my-lab/cells-2026", "teaching")
+    assert cell.metadata["tags"] == ["remove-cell"]
+    # a notebook without the Colab cell is left alone
+    assert (fork / "notebooks" / "b.ipynb").read_bytes() == originals[
+        fork / "notebooks" / "b.ipynb"
+    ]
+    intro = (fork / "book" / "intro.md").read_text(encoding="utf-8")
+    assert "mybinder.org/v2/gh/my-lab/cells-2026/teaching" in intro
+    assert "github/my-lab/cells-2026/blob/teaching/notebooks/a.ipynb" in intro
+    assert repo.REPOSITORY not in intro
+    readme = (fork / "README.md").read_text(encoding="utf-8")
+    assert "mybinder.org/v2/gh/my-lab/cells-2026/teaching" in readme
+    assert "my-lab.github.io/cells-2026" in readme
+    assert repo.current_setting(fork) == ("my-lab/cells-2026", "teaching")
+    # the rewritten notebook is still valid JSON in nbformat's layout
+    json.loads((fork / "notebooks" / "a.ipynb").read_text(encoding="utf-8"))
+
+    # running again changes nothing
+    snapshot = {p: p.read_bytes() for p in fork.rglob("*") if p.is_file()}
+    assert repo.planned_changes(fork, "my-lab/cells-2026", "teaching") == {}
+    assert (
+        cli.main(["set-repo", "my-lab/cells-2026", "--branch", "teaching", "--root", str(fork)])
+        == 0
+    )
+    assert "nothing changed" in capsys.readouterr().out
+    assert snapshot == {p: p.read_bytes() for p in fork.rglob("*") if p.is_file()}
+
+
+def test_set_repo_dry_run_and_bad_input_change_nothing(fork, capsys):
+    before = {p: p.read_bytes() for p in fork.rglob("*") if p.is_file()}
+    assert cli.main(["set-repo", "my-lab/x", "--dry-run", "--root", str(fork)]) == 0
+    assert "would change" in capsys.readouterr().out
+    assert cli.main(["set-repo", "https://github.com/my-lab/x", "--root", str(fork)]) == 2
+    assert "OWNER/NAME" in capsys.readouterr().err
+    assert before == {p: p.read_bytes() for p in fork.rglob("*") if p.is_file()}
