@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from site_fixtures import built_site, site_report  # noqa: F401  (shared site fixtures)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REAL_DATA_DIR = REPO_ROOT.parent / "shared" / "real-data"
