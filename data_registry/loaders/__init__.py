@@ -1,0 +1,12 @@
+"""Loaders that turn registry files (real or twin) into ready-to-teach objects.
+
+Every loader calls :func:`data_registry.source.get_files`, which says which source it
+used (a twin prints a banner), and returns an object whose ``.source`` is ``"real"`` or
+``"twin"``.
+"""
+
+from data_registry.loaders.classification import load_classification
+from data_registry.loaders.samples import load_sample, sample_info
+from data_registry.loaders.segmentation import load_segmentation
+
+__all__ = ["load_classification", "load_sample", "load_segmentation", "sample_info"]
