@@ -211,3 +211,19 @@ def test_between_group_share_known_values():
     assert meas.between_group_share(values, groups) == pytest.approx(0.5)
     assert meas.between_group_share([1.0, 1.0, 5.0, 5.0], groups) == pytest.approx(1.0)
     assert meas.between_group_share([1.0, 5.0, 1.0, 5.0], groups) == pytest.approx(0.0)
+
+
+def test_local_background_ring_excludes_objects():
+    labels = np.zeros((40, 40), dtype=np.int32)
+    labels[10:20, 10:20] = 1
+    labels[10:20, 24:30] = 2  # a neighbour 4 px away, inside object 1's ring
+    image = np.full((40, 40), 50.0)
+    image[:, 23:] = 70.0  # brighter background on the right, around object 2
+    image[labels == 1] = 1000.0
+    image[labels == 2] = 900.0
+    table = meas.local_background(labels, image, inner=1, outer=4).set_index("label")
+    # Each ring pixel belongs to its nearest object; object pixels never count.
+    assert table.loc[1, "background_local"] == 50.0
+    assert table.loc[2, "background_local"] == 70.0
+    with pytest.raises(ValueError, match="inner < outer"):
+        meas.local_background(labels, image, inner=4, outer=4)
