@@ -15,9 +15,6 @@ import yaml
 from course_kit import cli, site
 from course_kit.colab import make_colab_cell
 
-# site_report / built_site: one `course-kit site` build per test run (tests/site_fixtures.py)
-pytest_plugins = ["site_fixtures"]
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 LECTURES = [
