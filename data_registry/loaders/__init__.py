@@ -5,8 +5,9 @@ used (a twin prints a banner), and returns an object whose ``.source`` is ``"rea
 ``"twin"``.
 """
 
+from data_registry.loaders.bccd import load_bccd
 from data_registry.loaders.classification import load_classification
 from data_registry.loaders.samples import load_sample, sample_info
 from data_registry.loaders.segmentation import load_segmentation
 
-__all__ = ["load_classification", "load_sample", "load_segmentation", "sample_info"]
+__all__ = ["load_bccd", "load_classification", "load_sample", "load_segmentation", "sample_info"]

@@ -27,6 +27,7 @@ TWIN_MODULES: dict[str, str] = {
     "cell": "skimage_samples",
     "skin": "skimage_samples",
     "protein_transport": "skimage_samples",
+    "bccd": "bccd",
 }
 
 
