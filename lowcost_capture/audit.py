@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .atomic import read_csv_rows
-from .dedup import NEAR_DUPLICATE_BITS, dihedral_hashes, hamming_to_all
+from .atomic import TEMPORARY_PREFIX, read_csv_rows
+from .dedup import NEAR_DUPLICATE_BITS, dihedral_hashes, hamming_to_all, hashes_to_words
 from .manifest import MANIFEST_NAME
 from .split import SPLITS
 
@@ -40,6 +40,7 @@ class AuditReport:
     missing_files: list[str] = field(default_factory=list)
     changed_files: list[str] = field(default_factory=list)
     hidden_folders: list[str] = field(default_factory=list)
+    leftover_temporaries: list[str] = field(default_factory=list)
     label_by_device: dict[str, Counter] = field(default_factory=dict)
 
     @property
@@ -120,6 +121,8 @@ def _image_files(dataset: Path, report: AuditReport) -> list[tuple[str, Path]]:
             for path in sorted(label_dir.iterdir()):
                 if path.is_dir() and path.name.startswith("."):
                     report.hidden_folders.append(path.relative_to(dataset).as_posix())
+                elif path.is_file() and path.name.startswith(TEMPORARY_PREFIX):
+                    report.leftover_temporaries.append(path.relative_to(dataset).as_posix())
                 elif path.is_file() and not path.name.startswith("."):
                     files.append((split, path))
     return files
@@ -185,7 +188,7 @@ def audit(dataset, max_bits: int = NEAR_DUPLICATE_BITS) -> AuditReport:
     report.missing_files = sorted(set(by_path) - seen_paths)
 
     if names:
-        identity = np.array([int(v[0], 16) for v in variants], dtype=np.uint64)
+        identity = hashes_to_words([v[0] for v in variants])
         split_array = np.array(splits)
         for index in range(len(names) - 1):
             distances = hamming_to_all(variants[index], identity[index + 1 :])

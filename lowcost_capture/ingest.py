@@ -215,11 +215,10 @@ def _fmt(value, digits: int = 3) -> str:
 class _Ingester:
     """State of one ingest run (tables, duplicate index, options)."""
 
-    def __init__(self, tables, options, flatfield, plan):
+    def __init__(self, tables, options, flatfield):
         self.tables = tables
         self.options = options
         self.flatfield = flatfield
-        self.plan = plan
         self.index = NearDuplicateIndex()
         indexed = set()
         for row in tables.manifest:
@@ -275,7 +274,7 @@ class _Ingester:
         output, factor, um_out = _resize_output(cropped, options, um_decoded)
         local_fov = local_fov.scaled(factor)
 
-        split = self.tables.splits.get(group) or self.plan[group]
+        split = self.tables.splits[group]
         base_id = sha[:16]
         pieces = []
         if options.tile:
@@ -295,8 +294,6 @@ class _Ingester:
         else:
             pieces.append((output, f"{base_id}.png", "", ""))
 
-        if group not in self.tables.splits:
-            self.tables.add_splits({group: split}, {group: entry.label})
         photo_hash = variants[0]
         original_fov = fov.scaled(1.0 / scale_to_original)
         qc = []
@@ -519,8 +516,11 @@ def ingest(
                 new_group_labels.setdefault(group_of(entry, sha), Counter())[entry.label] += 1
         majority = {g: labels.most_common(1)[0][0] for g, labels in new_group_labels.items()}
         plan = assign_groups(majority, tables.splits, tables.split_labels, fractions, seed)
+        # Record every new group's split before writing any image: a run killed midway and
+        # resumed later gives the same splits as an uninterrupted run.
+        tables.add_splits(plan, majority)
 
-        ingester = _Ingester(tables, options, reference, plan)
+        ingester = _Ingester(tables, options, reference)
         new_sources = set()
         for entry, sha in tqdm(hashed, desc="ingest", unit="photo", disable=not progress):
             if entry.error is not None:
