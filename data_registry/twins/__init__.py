@@ -28,6 +28,8 @@ TWIN_MODULES: dict[str, str] = {
     "skin": "skimage_samples",
     "protein_transport": "skimage_samples",
     "bccd": "bccd",
+    "jurkat_bbbc048": "jurkat",
+    "jurkat_mini": "jurkat",
 }
 
 
