@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tarfile
 import time
 import zipfile
@@ -26,6 +27,7 @@ from urllib.parse import quote, urlsplit
 import pooch
 import requests
 import urllib3
+from filelock import FileLock
 from tqdm.auto import tqdm
 
 from data_registry import cache
@@ -282,6 +284,8 @@ class ResumableDownloader(pooch.HTTPDownloader):
         Extra HTTP headers (the User-Agent is always set).
     timeout : float
         Seconds to wait for the server between bytes.
+    digest_algorithm : str
+        Hash computed on the finished file (``digest``), reported in mismatch messages.
     """
 
     def __init__(
@@ -292,6 +296,7 @@ class ResumableDownloader(pooch.HTTPDownloader):
         progressbar: bool = True,
         headers: dict | None = None,
         timeout: float = TIMEOUT_SECONDS,
+        digest_algorithm: str = "sha256",
     ):
         merged = {"User-Agent": user_agent(), **(headers or {})}
         super().__init__(progressbar=progressbar, headers=merged, timeout=timeout)
@@ -300,6 +305,8 @@ class ResumableDownloader(pooch.HTTPDownloader):
         self.expected_size = expected_size
         self.timeout = timeout
         self.resumed_from = 0
+        self.digest_algorithm = digest_algorithm
+        self.digest: str | None = None
         self.label = f"{self.partial.name.removesuffix('.part')} of {dataset.name}"
 
     def __call__(self, url: str, output_file: str, pooch_obj=None, check_only: bool = False):
@@ -395,6 +402,7 @@ class ResumableDownloader(pooch.HTTPDownloader):
             return True
 
     def _finish(self, url: str) -> None:
+        self.digest = file_hash(self.partial, self.digest_algorithm)
         size = self.partial.stat().st_size
         if self.expected_size is not None and size != self.expected_size:
             self.partial.unlink()
@@ -449,6 +457,9 @@ def _content_range_start(response: requests.Response) -> int | None:
 def fetch_file(dataset: Dataset, remote: RemoteFile, *, progressbar: bool = True) -> Path:
     """Return the verified local path of one real file, downloading it if needed.
 
+    A lock file beside the partial download keeps two processes (two notebooks) from writing
+    the same file at once; the second one waits, then finds the verified file.
+
     Raises
     ------
     HashMismatchError, DownloadError, OfflineError, CacheNotWritableError
@@ -457,20 +468,35 @@ def fetch_file(dataset: Dataset, remote: RemoteFile, *, progressbar: bool = True
     final = folder / remote.name
     if is_verified(folder, remote.name, final):
         return final
-    if final.exists():
-        status, _ = verify_file(final, remote)
-        if status == "OK":
-            record_verified(folder, remote.name, final, remote.known_hash)
+    partial = cache.partial_path(dataset.name, remote.name)
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(partial) + ".lock"):
+        if is_verified(folder, remote.name, final):
             return final
-        final.unlink()  # a stale or damaged copy: download again
-    final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():
+            status, _ = verify_file(final, remote)
+            if status == "OK":
+                record_verified(folder, remote.name, final, remote.known_hash)
+                return final
+            final.unlink()  # a stale or damaged copy: download again
+        final.parent.mkdir(parents=True, exist_ok=True)
+        _download(dataset, remote, final, partial, progressbar)
+    record_verified(folder, remote.name, final, remote.known_hash)
+    return final
+
+
+def _download(
+    dataset: Dataset, remote: RemoteFile, final: Path, partial: Path, progressbar: bool
+) -> None:
+    """Run pooch.retrieve with the resumable downloader; translate hash failures."""
     url = resolve_url(source_url(dataset, remote), dataset)
     downloader = ResumableDownloader(
-        partial=cache.partial_path(dataset.name, remote.name),
+        partial=partial,
         dataset=dataset,
         expected_size=remote.size,
         progressbar=progressbar,
         headers=auth_headers(dataset, url),
+        digest_algorithm=split_hash(remote.known_hash)[0] if remote.known_hash else "sha256",
     )
     logger = pooch.get_logger()
     level = logger.level
@@ -484,18 +510,21 @@ def fetch_file(dataset: Dataset, remote: RemoteFile, *, progressbar: bool = True
             downloader=downloader,
         )
     except ValueError as error:
-        if final.exists():
-            final.unlink()
+        final.unlink(missing_ok=True)
         raise HashMismatchError(
-            f"{remote.name} of {dataset.name} downloaded from {url} does not match the registry "
-            f"hash (expected {remote.known_hash}); the file was removed from {final.parent}. "
-            "Retry once; if it fails again the host or mirror serves a different file: report "
-            "it and use a classroom pack meanwhile."
+            f"{remote.name} of {dataset.name} downloaded from {url} does not match the registry: "
+            f"expected {remote.known_hash}, got {downloader.digest_algorithm}:{downloader.digest}; "
+            f"the file was removed from {final.parent}. Retry once; if it fails again the host "
+            "or mirror serves a different file: report it and use a classroom pack meanwhile."
         ) from error
     finally:
         logger.setLevel(level)
-    record_verified(folder, remote.name, final, remote.known_hash)
-    return final
+    if remote.known_hash is None:
+        print(
+            f"[course-data] {remote.name} of {dataset.name} has no published hash; "
+            f"sha256 of the downloaded file: {downloader.digest} (record it in the registry)",
+            file=sys.stderr,
+        )
 
 
 def fetch_dataset(name: str, *, progressbar: bool = True) -> dict[str, Path]:

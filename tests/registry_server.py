@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections import defaultdict, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -76,6 +77,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             status = 206
         body = data[start:]
+        time.sleep(owner.delay_seconds)
         self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Accept-Ranges", "bytes" if owner.honour_range else "none")
@@ -105,6 +107,7 @@ class FaultyServer:
         self._files: dict[str, bytes | Path] = {}
         self._faults: dict[str, deque] = defaultdict(deque)
         self.honour_range = True
+        self.delay_seconds = 0.0  # wait before sending a body (to overlap concurrent clients)
         self.requests: list[tuple[str, str, dict]] = []
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.owner = self

@@ -259,3 +259,27 @@ def test_derive_refuses_a_zip_without_cellcycle(tmp_path, course_cache, capsys):
     )
     assert code == 1 and "CellCycle.zip" in err
     assert not (tmp_path / "o").exists() and not list(tmp_path.glob(".o.tmp*"))
+
+
+def test_export_imagefolder_is_wired(course_cache, tmp_path, capsys):
+    pytest.importorskip("data_registry.export")
+    out = tmp_path / "blood"
+    code, text, err = run(
+        capsys,
+        "export",
+        "bloodmnist",
+        "--format",
+        "imagefolder",
+        "-o",
+        str(out),
+        "--source",
+        "twin",
+    )
+    assert code == 0, err
+    assert (out / "train").is_dir() and (out / "valid").is_dir()
+    labels = {p.name for p in (out / "train").iterdir() if p.is_dir()}
+    assert len(labels) == len(registry.get_dataset("bloodmnist").classes)
+    code, _, err = run(
+        capsys, "export", "bloodmnist", "--format", "coco", "-o", str(tmp_path / "x")
+    )
+    assert code == 1 and "imagefolder" in err

@@ -11,6 +11,7 @@ import hashlib
 import io
 import os
 import tarfile
+import threading
 import zipfile
 from pathlib import Path
 
@@ -80,7 +81,10 @@ def payload(n: int = 200_000) -> bytes:
 
 
 def files_in(folder: Path) -> list[Path]:
-    return [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
+    """Files under ``folder``, ignoring the lock files that guard concurrent downloads."""
+    if not folder.exists():
+        return []
+    return [p for p in folder.rglob("*") if p.is_file() and p.suffix != ".lock"]
 
 
 # ---------------------------------------------------------------------------------- real bytes
@@ -124,6 +128,7 @@ def test_hash_mismatch_removes_file_and_explains(http_server, course_cache, monk
         fetch.fetch_file(dataset, dataset.file("LICENSE"), progressbar=False)
     message = str(info.value)
     assert "LICENSE" in message and dataset.file("LICENSE").known_hash in message
+    assert "got sha256:" + hashlib.sha256(b"x" * 1065).hexdigest() in message
     assert "removed" in message
     assert files_in(course_cache / "real" / "bccd") == []
     assert files_in(course_cache / ".partial") == []
@@ -493,3 +498,57 @@ def test_verify_reports_ok_mismatch_missing(tmp_path):
     assert fetch.verify_file(good, remote)[0] == "OK"
     assert fetch.verify_file(bad, remote)[0] == "MISMATCH"
     assert fetch.verify_file(tmp_path / "none", remote)[0] == "MISSING"
+
+
+def test_concurrent_fetches_download_once(http_server, course_cache, monkeypatch):
+    data = payload(20_000)
+    register(
+        monkeypatch,
+        "shared",
+        [dict(name="s.bin", url=http_server.url("/s"), known_hash=sha256(data), size=len(data))],
+    )
+    http_server.add_bytes("/s", data)
+    http_server.delay_seconds = 0.3
+    results = []
+
+    def worker():
+        results.append(fetch.fetch_dataset("shared", progressbar=False)["s.bin"].read_bytes())
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [data, data]
+    assert len(http_server.gets("/s")) == 1
+
+
+def test_twin_served_over_http_goes_through_the_real_path(
+    http_server, course_cache, monkeypatch, tmp_path
+):
+    twins = pytest.importorskip("data_registry.twins")
+    made = twins.make_twin("bbbc039", tmp_path / "mirror")
+    real = registry.get_dataset("bbbc039")
+    files = [
+        dict(
+            name=r.name,
+            url=r.url,
+            known_hash=sha256(made[r.name].read_bytes()),
+            size=made[r.name].stat().st_size,
+            unpack=r.unpack,
+        )
+        for r in real.files
+    ]
+    register(monkeypatch, "bbbc039_mirror", files, kind="segmentation")
+    for name, path in made.items():
+        http_server.add_file(f"/bbbc039_mirror/{name}", path)
+    monkeypatch.setenv("COURSE_DATA_MIRROR", http_server.url())
+    got = source.get_files("bbbc039_mirror", "real", quiet=True)
+    assert got.source == "real" and set(got.paths) == set(made)
+    images = sorted(
+        p.stem for p in got.extracted["images.zip"].rglob("*.tif") if "__MACOSX" not in p.parts
+    )
+    masks = sorted(
+        p.stem for p in got.extracted["masks.zip"].rglob("*.png") if "__MACOSX" not in p.parts
+    )
+    assert images and images == masks
