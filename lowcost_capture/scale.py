@@ -15,6 +15,9 @@ from scipy import ndimage
 
 from .fov import FieldOfView
 
+#: Share of the spectral power that the line frequency must hold to count as a line pattern.
+MIN_PEAK_SHARE = 0.12
+
 
 class CalibrationError(ValueError):
     """The calibration photo shows no regular line pattern."""
@@ -59,16 +62,18 @@ def measure_line_period(image: Image.Image, fov: FieldOfView) -> float:
     power[(radius < 4) | (yy < centre)] = 0.0  # drop the DC region and the mirrored half
     peak_y, peak_x = np.unravel_index(int(np.argmax(power)), power.shape)
     peak_power = power[peak_y, peak_x]
-    background = float(np.median(power[power > 0])) if np.any(power > 0) else 0.0
-    if peak_power <= 0 or peak_power < 50 * background:
+    y0, y1 = max(peak_y - 1, 0), min(peak_y + 2, side)
+    x0, x1 = max(peak_x - 1, 0), min(peak_x + 2, side)
+    patch = power[y0:y1, x0:x1]
+    # Regular lines put a large share of all the detail into one spatial frequency (measured:
+    # about 35 % for micrometer photos, at most 6 % for cells, brick-like onion walls included).
+    total = float(power.sum())
+    if peak_power <= 0 or float(patch.sum()) < MIN_PEAK_SHARE * total:
         raise CalibrationError(
             "no regular line pattern found; photograph the micrometer scale or grid slide "
             "sharply, filling the field of view"
         )
     # Sub-pixel peak position: power-weighted centroid of the 3x3 neighbourhood.
-    y0, y1 = max(peak_y - 1, 0), min(peak_y + 2, side)
-    x0, x1 = max(peak_x - 1, 0), min(peak_x + 2, side)
-    patch = power[y0:y1, x0:x1]
     fy = float((patch * yy[y0:y1, x0:x1]).sum() / patch.sum()) - centre
     fx = float((patch * xx[y0:y1, x0:x1]).sum() / patch.sum()) - centre
     frequency = np.hypot(fx, fy)

@@ -321,3 +321,12 @@ def test_labels_csv_rows_with_path_tricks_become_errors(tmp_path):
     entries = entries_from_csv(tmp_path / "labels.csv")
     assert [e.error is None for e in entries] == [True, False, False, False, False, False]
     assert {e.error[0] for e in entries if e.error} == {"bad_label", "bad_path", "hidden_path"}
+
+
+def test_calibration_refuses_photos_without_lines():
+    from lowcost_capture.scale import CalibrationError
+
+    for label in (None, "onion_epidermis", "cheek_cells"):
+        photo = render_photo(label, np.random.default_rng(21), (640, 480), blur=0)
+        with pytest.raises(CalibrationError):
+            measure_line_period(photo, detect_fov(photo))
