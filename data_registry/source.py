@@ -224,11 +224,17 @@ def _twin_version() -> str:
 def _twin_files(dataset: Dataset) -> DatasetFiles:
     """Build the twin once into ``<cache>/twin/<name>`` (atomically) and return its files."""
     try:
-        from data_registry.twins import make_twin
+        from data_registry import twins
     except ImportError as error:
         raise NotAvailableError(
             f"no synthetic twins are available in this installation ({error})"
         ) from error
+    known = getattr(twins, "TWIN_MODULES", None)
+    if known is not None and dataset.name not in known:
+        raise NotAvailableError(
+            f"{dataset.name} has no synthetic twin; use the real data. {dataset.notes}"
+        )
+    make_twin = twins.make_twin
     root = cache.dataset_dir(dataset.name, "twin")
     marker = root / TWIN_MARKER
     version = _twin_version()

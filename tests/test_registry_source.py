@@ -133,3 +133,11 @@ def test_banner_and_description_mention_the_essentials(course_cache):
     text = source.banner("bbbc039")
     assert "BBBC039" in text and "COURSE_DATA=real" in text
     assert str(course_cache) in source.describe_source()
+
+
+def test_dataset_without_twin_explains_the_manual_route(course_cache):
+    pytest.importorskip("data_registry.twins")
+    from data_registry.errors import NotAvailableError
+
+    with pytest.raises(NotAvailableError, match="course-data import foldscope_ascaris"):
+        source.get_files("foldscope_ascaris", quiet=True)
