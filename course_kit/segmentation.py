@@ -803,8 +803,13 @@ def error_gallery(
             ax.set_xticks([])
             ax.set_yticks([])
         row_axes[0].set_ylabel(f"{category}\n({len(examples[category])} in total)", fontsize=9)
-        for ax in row_axes[len(chosen) :]:
+        for ax in row_axes[max(len(chosen), 1) :]:
             ax.set_axis_off()
+        if not chosen:
+            # Keep the first panel (and so the row label) visible, with a note.
+            for spine in row_axes[0].spines.values():
+                spine.set_visible(False)
+            row_axes[0].text(0.5, 0.5, "none", ha="center", va="center", fontsize=9)
     fig.suptitle("Ground truth (green) vs prediction (red); yellow where they agree", fontsize=10)
     fig.tight_layout()
     return fig

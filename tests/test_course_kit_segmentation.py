@@ -280,3 +280,35 @@ def test_otsu_watershed_on_real_dsb2018_sample():
     # Measured F1 0.72 (125 gt objects with non-consecutive labels up to 183).
     assert result.n_gt == 125
     assert result.f1 > 0.65
+
+
+def test_error_pictures_draw_the_right_content():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    gt = _square_labels((40, 60), [(1, 0, 0, 8), (2, 0, 8, 8), (3, 25, 30, 6)])
+    pred = np.zeros_like(gt)
+    pred[0:8, 0:16] = 1  # merge of gt 1 and 2; gt 3 missed
+    image = (gt > 0).astype(float) * 100
+    ax = seg.show_segmentation_errors(image, gt, pred, title="field")
+    shown = ax.get_images()[0].get_array()
+    assert shown.shape == (40, 60, 3)
+    # The missed nucleus is shaded magenta (red and blue up, green down).
+    missed_pixel = shown[28, 33]
+    assert missed_pixel[0] > missed_pixel[1] and missed_pixel[2] > missed_pixel[1]
+    assert [text.get_text() for text in ax.get_legend().get_texts()][-3:] == [
+        "missed",
+        "merged",
+        "split",
+    ]
+    fig = seg.error_gallery([image], [gt], [pred], n_per_category=2, size=16, names=["f"])
+    rows = {
+        ax.get_ylabel().split("\n")[0]: ax.get_ylabel()
+        for ax in fig.axes
+        if ax.get_ylabel() and ax.axison  # row labels must stay visible
+    }
+    assert "(1 in total)" in rows["merged"]
+    assert "(1 in total)" in rows["missed"]
+    assert "(0 in total)" in rows["split"]
+    plt.close("all")
