@@ -36,6 +36,7 @@ __all__ = [
     "cell_aug_transforms",
     "class_weights",
     "classification_summary",
+    "dataloaders_from_arrays",
     "export_classifier",
     "get_image_files_per_class",
     "get_settings",
@@ -523,6 +524,103 @@ def get_image_files_per_class(path, max_per_class: int | None = None, seed: int 
             folder_files = [folder_files[i] for i in sorted(chosen)]
         kept.extend(folder_files)
     return L(sorted(kept))
+
+
+class _ArrayImageGetter:
+    """``index -> PILImage`` for images held in a NumPy array (picklable, for export)."""
+
+    def __init__(self, images: np.ndarray) -> None:
+        self.images = images
+
+    def __call__(self, index: int):
+        from fastai.vision.core import PILImage
+
+        return PILImage.create(np.ascontiguousarray(self.images[index]))
+
+
+class _ArrayLabelGetter:
+    """``index -> class name`` for integer labels held in a NumPy array."""
+
+    def __init__(self, labels: np.ndarray, class_names) -> None:
+        self.labels = labels
+        self.class_names = [str(name) for name in class_names]
+
+    def __call__(self, index: int) -> str:
+        return self.class_names[int(self.labels[index])]
+
+
+def dataloaders_from_arrays(
+    x_train,
+    y_train,
+    x_valid,
+    y_valid,
+    class_names,
+    batch_size: int = 64,
+    batch_tfms=None,
+    sample_weights=None,
+    num_workers: int = 0,
+):
+    """fastai ``DataLoaders`` straight from image arrays (no image files needed).
+
+    Parameters
+    ----------
+    x_train, x_valid : numpy.ndarray
+        uint8 images, ``N x H x W x 3`` (or ``N x H x W``).
+    y_train, y_valid : array_like of int
+        Class indices into ``class_names``.
+    class_names : sequence of str
+        All class names in index order (classes missing from a split are kept).
+    batch_size : int, optional
+        Mini-batch size (default 64).
+    batch_tfms : list, optional
+        Batch transforms, e.g. :func:`cell_aug_transforms`.
+    sample_weights : array_like, optional
+        One weight per **training** image: the training loader then draws its batches with
+        these probabilities, with replacement (fastai's ``WeightedDL``), e.g.
+        :func:`oversampling_weights`. Default: every image once per epoch.
+    num_workers : int, optional
+        Loader processes (default 0).
+
+    Returns
+    -------
+    fastai.data.core.DataLoaders
+    """
+    from fastai.callback.data import WeightedDL  # noqa: F401  (adds weighted_dataloaders)
+    from fastai.data.block import CategoryBlock, DataBlock
+    from fastai.data.transforms import IndexSplitter
+    from fastai.vision.data import ImageBlock
+
+    x_train, x_valid = np.asarray(x_train), np.asarray(x_valid)
+    y_train, y_valid = np.asarray(y_train, dtype=int), np.asarray(y_valid, dtype=int)
+    if len(x_train) != len(y_train) or len(x_valid) != len(y_valid):
+        raise ValueError(
+            f"images and labels differ in number: train {len(x_train)} vs {len(y_train)}, "
+            f"valid {len(x_valid)} vs {len(y_valid)}."
+        )
+    if x_train.dtype != np.uint8 or x_valid.dtype != np.uint8:
+        raise ValueError("images must be uint8 (convert with skimage.util.img_as_ubyte).")
+    images = np.concatenate([x_train, x_valid])
+    labels = np.concatenate([y_train, y_valid])
+    items = list(range(len(images)))
+    block = DataBlock(
+        blocks=(ImageBlock, CategoryBlock(vocab=[str(name) for name in class_names])),
+        get_x=_ArrayImageGetter(images),
+        get_y=_ArrayLabelGetter(labels, class_names),
+        splitter=IndexSplitter(list(range(len(x_train), len(images)))),
+        batch_tfms=batch_tfms,
+    )
+    if sample_weights is None:
+        return block.dataloaders(items, bs=batch_size, num_workers=num_workers)
+    sample_weights = np.asarray(sample_weights, dtype=float)
+    if sample_weights.shape != (len(x_train),) or (sample_weights < 0).any():
+        raise ValueError(
+            f"sample_weights needs one non-negative weight per training image "
+            f"({len(x_train)}), got shape {sample_weights.shape}."
+        )
+    all_weights = np.concatenate([sample_weights, np.ones(len(x_valid))])
+    return block.weighted_dataloaders(
+        items, wgts=all_weights, bs=batch_size, num_workers=num_workers
+    )
 
 
 # --------------------------------------------------------------------------------------

@@ -229,3 +229,32 @@ def test_classification_summary_exposes_the_majority_baseline():
     assert overall["balanced_accuracy"] == pytest.approx(1 / 3)
     assert per_class.loc["M", "recall"] == 0
     assert list(per_class["support"]) == [97, 2, 1]
+
+
+def test_dataloaders_from_arrays_with_oversampling():
+    rng = np.random.default_rng(0)
+    x_train = rng.integers(0, 255, (40, 16, 16, 3), dtype=np.uint8)
+    y_train = np.array([0] * 36 + [1] * 4)
+    x_valid = rng.integers(0, 255, (6, 16, 16, 3), dtype=np.uint8)
+    y_valid = np.array([0, 0, 0, 1, 1, 2])
+    names = ["common", "rare", "unseen"]
+    plain = deep.dataloaders_from_arrays(x_train, y_train, x_valid, y_valid, names, batch_size=8)
+    assert list(plain.vocab) == names
+    assert len(plain.train_ds) == 40 and len(plain.valid_ds) == 6
+    deep.set_seed(0)
+    weighted = deep.dataloaders_from_arrays(
+        x_train,
+        y_train,
+        x_valid,
+        y_valid,
+        names,
+        batch_size=40,
+        sample_weights=deep.oversampling_weights(y_train),
+    )
+    drawn = np.concatenate([y.numpy() for _, y in weighted.train])
+    # Oversampling: the rare class (10 % of the images) fills about half of the batches.
+    assert 0.3 < (drawn == 1).mean() < 0.7
+    with pytest.raises(ValueError, match="one non-negative weight"):
+        deep.dataloaders_from_arrays(
+            x_train, y_train, x_valid, y_valid, names, sample_weights=np.ones(3)
+        )
