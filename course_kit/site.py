@@ -89,6 +89,7 @@ class BuildReport:
     returncode: int = 0
     data_sources: dict[str, list[Path]] = field(default_factory=dict)
     execute: bool = True
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def cached(self) -> list[Path]:
@@ -116,6 +117,7 @@ class BuildReport:
             "execute": self.execute,
             "data_sources": {k: rel(v) for k, v in self.data_sources.items()},
             "course_data": os.environ.get("COURSE_DATA", "auto"),
+            "warnings": list(self.warnings),
         }
 
     @property
@@ -146,6 +148,8 @@ class BuildReport:
             else "  executed         0 (execution switched off)",
             f"  from cache       {len(self.cached)}",
             f"  failed           {len(self.failed)}: {names(self.failed)}",
+            f"  warnings         {len(self.warnings)}"
+            + (" (rebuild with --strict to make them errors)" if self.warnings else ""),
             f"  data source      {data} (COURSE_DATA={os.environ.get('COURSE_DATA', 'auto')})",
             f"  time             {self.seconds:.1f} s",
             f"  website          {self.html_dir / 'index.html'}",
@@ -389,6 +393,12 @@ def build_site(
         returncode=returncode,
         execute=execute,
     )
+    log = re.sub(r"\x1b\[[0-9;]*m", "", "".join(log_lines))
+    report.warnings = [
+        line.strip()
+        for line in log.splitlines()
+        if "WARNING:" in line and "Kernel is running over TCP" not in line
+    ]
     if not execute:
         return report
 
@@ -405,7 +415,6 @@ def build_site(
                 "no executed copy in the cache after the build (see the log above; is the "
                 "notebook excluded from execution?)"
             )
-    log = "".join(log_lines)
     for match in re.finditer(r"(\S+\.ipynb)\S*: WARNING: Executing notebook failed", log):
         path = (
             (root / match.group(1)).resolve()

@@ -158,20 +158,17 @@ def test_every_toc_page_loads_without_errors(visits):
 
 
 def test_no_broken_internal_links_or_anchors(visits, base_url):
-    targets: dict[str, set[str]] = {}
+    # url -> fragment ("" for none) -> pages linking to it
+    targets: dict[str, dict[str, set[str]]] = {}
     for document, (page, _) in visits.items():
         hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
         for href in hrefs:
-            if not href.startswith(base_url):
-                continue
-            url, fragment = urldefrag(href)
-            targets.setdefault(url, set())
-            if fragment:
-                targets[url].add(fragment)
-            targets[url].add(f"@{document}")
+            if href.startswith(base_url):
+                url, fragment = urldefrag(href)
+                targets.setdefault(url, {}).setdefault(fragment, set()).add(document)
     problems = []
     for url, fragments in sorted(targets.items()):
-        sources = sorted(f[1:] for f in fragments if f.startswith("@"))
+        sources = sorted(set().union(*fragments.values()))
         try:
             with urllib.request.urlopen(url, timeout=10) as response:
                 body = response.read().decode("utf-8", errors="replace")
@@ -180,9 +177,9 @@ def test_no_broken_internal_links_or_anchors(visits, base_url):
             continue
         if not urlparse(url).path.endswith((".html", "/")):
             continue
-        for fragment in sorted(f for f in fragments if not f.startswith("@")):
-            if not re.search(rf"""id=["']{re.escape(fragment)}["']""", body):
-                problems.append(f"{url}#{fragment}: no such anchor (linked from {sources[:3]})")
+        for fragment, pages in sorted(fragments.items()):
+            if fragment and not re.search(rf"""id=["']{re.escape(fragment)}["']""", body):
+                problems.append(f"{url}#{fragment}: no such anchor (linked from {sorted(pages)})")
     assert not problems, "broken internal links:\n" + "\n".join(problems)
 
 
