@@ -21,6 +21,7 @@ Every call prints one line naming the source; a twin also prints a loud banner.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import shutil
@@ -216,9 +217,17 @@ def _real_files(dataset: Dataset, quiet: bool) -> DatasetFiles:
 
 
 def _twin_version() -> str:
+    """Identify the twin generators: package version plus a hash of the twins' source code,
+    so a cached twin is rebuilt whenever a generator changes."""
     from data_registry import twins
 
-    return f"{fetch.package_version()}/{getattr(twins, 'TWIN_VERSION', 'unversioned')}"
+    digest = hashlib.sha256()
+    package_file = getattr(twins, "__file__", None)
+    if package_file:
+        for path in sorted(Path(package_file).parent.rglob("*.py")):
+            digest.update(path.read_bytes())
+    explicit = getattr(twins, "TWIN_VERSION", "")
+    return f"{fetch.package_version()}/{explicit}/{digest.hexdigest()[:16]}"
 
 
 def _twin_files(dataset: Dataset) -> DatasetFiles:
