@@ -7,7 +7,15 @@ used (a twin prints a banner), and returns an object whose ``.source`` is ``"rea
 
 from data_registry.loaders.bccd import load_bccd
 from data_registry.loaders.classification import load_classification
+from data_registry.loaders.crops import load_nuclei_crops
 from data_registry.loaders.samples import load_sample, sample_info
 from data_registry.loaders.segmentation import load_segmentation
 
-__all__ = ["load_bccd", "load_classification", "load_sample", "load_segmentation", "sample_info"]
+__all__ = [
+    "load_bccd",
+    "load_classification",
+    "load_nuclei_crops",
+    "load_sample",
+    "load_segmentation",
+    "sample_info",
+]

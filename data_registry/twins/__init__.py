@@ -30,6 +30,7 @@ TWIN_MODULES: dict[str, str] = {
     "bccd": "bccd",
     "jurkat_bbbc048": "jurkat",
     "jurkat_mini": "jurkat",
+    "nucleusnet_10k": "nucleusnet",
 }
 
 
