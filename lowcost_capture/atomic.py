@@ -15,6 +15,10 @@ from pathlib import Path
 
 from PIL import Image
 
+#: zlib level of output PNGs: level 1 encodes about 4x faster than Pillow's default (6) for
+#: files about 15 % larger, on noisy microscope photos.
+PNG_COMPRESS_LEVEL = 1
+
 #: Prefix of the temporary files written before ``os.replace``.
 TEMPORARY_PREFIX = ".tmp-"
 
@@ -55,7 +59,7 @@ def png_bytes(image: Image.Image) -> bytes:
     """
     clean = Image.frombytes("RGB", image.size, image.convert("RGB").tobytes())
     buffer = io.BytesIO()
-    clean.save(buffer, format="PNG", optimize=False, compress_level=6)
+    clean.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
     return buffer.getvalue()
 
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from PIL import Image
 from scipy import ndimage
 from skimage.filters import threshold_otsu
-from skimage.morphology import convex_hull_image
 
 #: Long side of the grey working copy used for detection.
 DETECTION_SIZE = 500
@@ -104,11 +104,15 @@ def detect_fov(image: Image.Image) -> FieldOfView:
     bright_level = float(np.median(smooth[smooth > otsu]))
     # A threshold nearer the dark surround follows the soft, vignetted rim of the disc better.
     bright = smooth > dark_level + 0.35 * (bright_level - dark_level)
-    labels, count = ndimage.label(bright)
-    if count == 0:
+    contours, _ = cv2.findContours(
+        bright.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+    )
+    if not contours:
         return FieldOfView(FLAG_FULL_FRAME)
-    sizes = ndimage.sum_labels(bright, labels, index=np.arange(1, count + 1))
-    disc = convex_hull_image(labels == (int(np.argmax(sizes)) + 1))
+    hull = cv2.convexHull(max(contours, key=cv2.contourArea))
+    disc = np.zeros((height, width), dtype=np.uint8)
+    cv2.fillConvexPoly(disc, hull, 1)
+    disc = disc.astype(bool)
     area_fraction = float(disc.mean())
     if not 0.03 <= area_fraction <= 0.97:
         return FieldOfView(FLAG_FULL_FRAME)

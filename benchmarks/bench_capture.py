@@ -1,0 +1,163 @@
+"""Benchmark: ``lowcost_capture.ingest`` against a naive pipeline on 12-megapixel phone photos.
+
+Generates ``2N`` phone-like 4000x3000 JPEGs (Foldscope-like, some with EXIF orientation) once,
+then, in the same run and on the same photos:
+
+* throughput (photos per second) of ``ingest`` and of a naive pipeline (open at full size,
+  ``exif_transpose``, resize to the same output size, save PNG) on N photos;
+* peak memory (RSS, measured inside a fresh subprocess) of ``ingest`` for N and for 2N photos,
+  to show that memory does not grow with the number of photos.
+
+Usage::
+
+    python3 benchmarks/bench_capture.py            # N = 24
+    python3 benchmarks/bench_capture.py --n 8      # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from lowcost_capture.synthetic import LABELS, render_photo, save_photo
+
+PHOTO_SIZE = (4000, 3000)
+OUTPUT_SIZE = 512
+
+_INGEST_CHILD = """
+import json, sys, time
+
+def peak_rss_mb():
+    # VmHWM is this process's own peak (ru_maxrss would include the parent's peak across exec).
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from lowcost_capture import ingest
+start = time.perf_counter()
+summary = ingest(sys.argv[1], sys.argv[2], size=int(sys.argv[3]), progress=False)
+elapsed = time.perf_counter() - start
+print(json.dumps({"seconds": elapsed, "photos": summary.added_photos,
+                  "rejected": summary.rejected,
+                  "peak_rss_mb": peak_rss_mb()}))
+"""
+
+_NAIVE_CHILD = """
+import json, sys, time
+
+def peak_rss_mb():
+    # VmHWM is this process's own peak (ru_maxrss would include the parent's peak across exec).
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from pathlib import Path
+from PIL import Image, ImageOps
+source, out, size = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+photos = sorted(p for p in source.rglob("*.jpg"))
+start = time.perf_counter()
+for index, path in enumerate(photos):
+    with Image.open(path) as image:
+        upright = ImageOps.exif_transpose(image).convert("RGB")
+    factor = size / max(upright.size)
+    small = upright.resize((round(upright.size[0] * factor), round(upright.size[1] * factor)))
+    target = out / path.parent.name / f"{index:04d}.png"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    small.save(target)
+elapsed = time.perf_counter() - start
+print(json.dumps({"seconds": elapsed, "photos": len(photos),
+                  "peak_rss_mb": peak_rss_mb()}))
+"""
+
+
+def make_photos(folder: Path, count: int, seed: int = 0) -> None:
+    """Write ``count`` 12-megapixel phone-like JPEGs into ``folder/<label>/``."""
+    rng = np.random.default_rng(seed)
+    orientations = [1, 1, 6, 3, 8, 1]
+    for index in range(count):
+        label = LABELS[index % len(LABELS)]
+        image = render_photo(label, np.random.default_rng(rng.integers(0, 2**63)), PHOTO_SIZE)
+        save_photo(image, folder / label / f"IMG_{index:04d}.jpg", orientations[index % 6])
+
+
+def run_child(code: str, *args: str) -> dict:
+    """Run a measurement in a fresh Python process and return its JSON result."""
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=24, help="photos per run (default 24)")
+    args = parser.parse_args(argv)
+    n = args.n
+
+    with tempfile.TemporaryDirectory(prefix="bench_capture_") as tmp:
+        tmp = Path(tmp)
+        start = time.perf_counter()
+        make_photos(tmp / "first", n, seed=1)
+        make_photos(tmp / "second", n, seed=2)
+        both = tmp / "both"
+        for part in ("first", "second"):
+            for photo in (tmp / part).rglob("*.jpg"):
+                target = both / photo.parent.name / f"{part}_{photo.name}"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.hardlink_to(photo)
+        size_mb = sum(p.stat().st_size for p in (tmp / "first").rglob("*.jpg")) / 1e6
+        print(
+            f"generated {2 * n} photos of {PHOTO_SIZE[0]}x{PHOTO_SIZE[1]} "
+            f"({size_mb / n:.1f} MB each) in {time.perf_counter() - start:.0f} s"
+        )
+
+        size = str(OUTPUT_SIZE)
+        naive = run_child(_NAIVE_CHILD, str(tmp / "first"), str(tmp / "naive"), size)
+        ours = run_child(_INGEST_CHILD, str(tmp / "first"), str(tmp / "ds_n"), size)
+        ours_2n = run_child(_INGEST_CHILD, str(both), str(tmp / "ds_2n"), size)
+
+    naive_rate = naive["photos"] / naive["seconds"]
+    ours_rate = ours["photos"] / ours["seconds"]
+    ours_2n_rate = ours_2n["photos"] / ours_2n["seconds"]
+    rows = [
+        ("naive (full decode, exif_transpose, resize, PNG)", n, naive_rate, naive["peak_rss_mb"]),
+        ("lowcost_capture.ingest", n, ours_rate, ours["peak_rss_mb"]),
+        ("lowcost_capture.ingest", 2 * n, ours_2n_rate, ours_2n["peak_rss_mb"]),
+    ]
+    print()
+    print(f"{'pipeline':<50} {'photos':>6} {'photos/s':>9} {'peak RSS MB':>12}")
+    for name, count, rate, rss in rows:
+        print(f"{name:<50} {count:>6} {rate:>9.2f} {rss:>12.0f}")
+    print()
+    print(
+        f"throughput ratio ingest / naive:          {ours_rate / naive_rate:.2f}x  (target >= 2x)"
+    )
+    print(
+        f"peak RSS ratio ingest 2N / N:             {ours_2n['peak_rss_mb'] / ours['peak_rss_mb']:.2f}"
+        "  (1.0 = independent of the number of photos)"
+    )
+    print(
+        f"ingest added {ours['photos']} + rejected {ours['rejected']} of {n}; "
+        f"{ours_2n['photos']} + {ours_2n['rejected']} of {2 * n}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
