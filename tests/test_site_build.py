@@ -36,7 +36,14 @@ PARTS = {
     "Deep learning": LECTURES[6:8],
     "Low-cost and beyond": LECTURES[8:11],
 }
-PAGES = ["book/syllabus", "book/how_to_run", "book/glossary", "book/bibliography", "book/licences"]
+PAGES = [
+    "book/syllabus",
+    "book/how_to_run",
+    "book/instructor_guide",
+    "book/glossary",
+    "book/bibliography",
+    "book/licences",
+]
 
 
 def test_toc_lists_every_lecture_in_its_part_and_every_page():
