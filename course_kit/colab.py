@@ -12,8 +12,6 @@ it for a fork.
 
 from __future__ import annotations
 
-import nbformat
-
 from course_kit.repo import pip_requirement
 
 __all__ = [
@@ -65,8 +63,13 @@ def colab_cell_source(repository: str | None = None, branch: str | None = None) 
 COLAB_CELL_SOURCE = colab_cell_source()
 
 
-def make_colab_cell() -> nbformat.NotebookNode:
-    """Return a new code cell with :data:`COLAB_CELL_SOURCE` and the ``remove-cell`` tag."""
+def make_colab_cell():
+    """Return a new code cell (``nbformat.NotebookNode``) with :data:`COLAB_CELL_SOURCE`.
+
+    The cell carries the ``remove-cell`` tag.
+    """
+    import nbformat
+
     return nbformat.v4.new_code_cell(
         source=COLAB_CELL_SOURCE, metadata={"tags": list(COLAB_CELL_TAGS)}
     )

@@ -30,8 +30,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-import yaml
-
 from course_kit.repo import find_root
 
 CONFIG = Path("book/_config.yml")
@@ -174,6 +172,8 @@ def toc_documents(toc_path: Path) -> list[str]:
     list of str
         Document paths relative to the book root, without suffix.
     """
+    import yaml
+
     toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
     if not isinstance(toc, dict) or "root" not in toc:
         raise SiteError(f"{toc_path} is not a Jupyter Book table of contents (no `root:`).")
@@ -259,6 +259,8 @@ def _no_execute_config(root: Path, config: Path) -> Path:
     new_text, count = re.subn(r"(?m)^(\s+execute_notebooks:\s*)\S+", r"\g<1>off", text)
     if count != 1:
         raise SiteError(f"{config} has no `execute_notebooks:` line under `execute:`.")
+    import yaml
+
     # local_extensions paths are relative to the config file: make them absolute
     extensions = (yaml.safe_load(text).get("sphinx") or {}).get("local_extensions") or {}
     for name, path in extensions.items():
