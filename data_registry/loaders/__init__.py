@@ -6,6 +6,7 @@ used (a twin prints a banner), and returns an object whose ``.source`` is ``"rea
 """
 
 from data_registry.loaders.bccd import load_bccd
+from data_registry.loaders.bsccm import load_bsccm
 from data_registry.loaders.classification import load_classification
 from data_registry.loaders.crops import load_nuclei_crops
 from data_registry.loaders.samples import load_sample, sample_info
@@ -13,6 +14,7 @@ from data_registry.loaders.segmentation import load_segmentation
 
 __all__ = [
     "load_bccd",
+    "load_bsccm",
     "load_classification",
     "load_nuclei_crops",
     "load_sample",

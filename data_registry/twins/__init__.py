@@ -31,6 +31,8 @@ TWIN_MODULES: dict[str, str] = {
     "jurkat_bbbc048": "jurkat",
     "jurkat_mini": "jurkat",
     "nucleusnet_10k": "nucleusnet",
+    "bsccmnist_tiny": "bsccm",
+    "bsccm_tiny": "bsccm",
 }
 
 
