@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import importlib
 import json
 import os
 import shutil
@@ -219,8 +220,7 @@ def _real_files(dataset: Dataset, quiet: bool) -> DatasetFiles:
 def _twin_version() -> str:
     """Identify the twin generators: package version plus a hash of the twins' source code,
     so a cached twin is rebuilt whenever a generator changes."""
-    from data_registry import twins
-
+    twins = importlib.import_module("data_registry.twins")
     digest = hashlib.sha256()
     package_file = getattr(twins, "__file__", None)
     if package_file:
@@ -233,7 +233,7 @@ def _twin_version() -> str:
 def _twin_files(dataset: Dataset) -> DatasetFiles:
     """Build the twin once into ``<cache>/twin/<name>`` (atomically) and return its files."""
     try:
-        from data_registry import twins
+        twins = importlib.import_module("data_registry.twins")
     except ImportError as error:
         raise NotAvailableError(
             f"no synthetic twins are available in this installation ({error})"

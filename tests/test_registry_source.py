@@ -10,6 +10,7 @@ import pytest
 import registry_server
 from registry_server import closed_port_url
 
+import data_registry
 from data_registry import cache, fetch, registry, source
 from data_registry.errors import CourseDataError, ManualDownloadRequired, OfflineError
 
@@ -46,6 +47,7 @@ def fake_twins(monkeypatch):
     module.make_twin = make_twin
     module.TWIN_VERSION = "test"
     monkeypatch.setitem(sys.modules, "data_registry.twins", module)
+    monkeypatch.setattr(data_registry, "twins", module, raising=False)
     return calls
 
 
