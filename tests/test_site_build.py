@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -281,3 +282,18 @@ def test_rebuild_executes_nothing(site_report, tmp_path):
     assert report["exit_code"] == 0, report["log"]
     assert report["executed"] == [], "unchanged notebooks were executed again"
     assert sorted(report["cached"]) == sorted(site_report["notebooks"])
+
+
+# Warnings that mean a reader meets a broken reference on the website.
+SERIOUS_WARNINGS = re.compile(
+    r"unknown document|cross-reference target not found|could not find bibtex key|"
+    r"term not in glossary|undefined label|image file not readable|nonexisting document|"
+    r"Unknown source document|Unknown interpreted text role|Unknown directive type"
+)
+
+
+@pytest.mark.site
+@pytest.mark.xdist_group("site")
+def test_build_has_no_broken_references(site_report):
+    serious = [w for w in site_report["warnings"] if SERIOUS_WARNINGS.search(w)]
+    assert not serious, "fix these references:\n" + "\n".join(serious)
