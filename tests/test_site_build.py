@@ -297,3 +297,23 @@ SERIOUS_WARNINGS = re.compile(
 def test_build_has_no_broken_references(site_report):
     serious = [w for w in site_report["warnings"] if SERIOUS_WARNINGS.search(w)]
     assert not serious, "fix these references:\n" + "\n".join(serious)
+
+
+def test_workflows_use_the_local_commands():
+    workflows = REPO_ROOT / ".github" / "workflows"
+    book = yaml.safe_load((workflows / "book.yml").read_text(encoding="utf-8"))
+    steps = book["jobs"]["build"]["steps"]
+    runs = [step.get("run", "") for step in steps]
+    assert any(run.startswith("course-kit site") for run in runs)
+    uses = [step.get("uses", "") for job in book["jobs"].values() for step in job["steps"]]
+    assert any(u.startswith("actions/upload-pages-artifact") for u in uses)
+    assert any(u.startswith("actions/deploy-pages") for u in uses)
+    cached = [s for s in steps if s.get("uses", "").startswith("actions/cache")]
+    assert any(s["with"]["path"] == "book/_build/.jupyter_cache" for s in cached)
+    uploaded = next(s for s in steps if s.get("uses", "").startswith("actions/upload-pages"))
+    assert uploaded["with"]["path"] == "book/_build/html"
+
+    tests = (workflows / "tests.yml").read_text(encoding="utf-8")
+    command = "python3 -m pytest -n 2 --dist loadgroup"
+    assert command in tests
+    assert command in (REPO_ROOT / "README.md").read_text(encoding="utf-8")
