@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -139,7 +140,9 @@ def cmd_info(args) -> int:
 
 
 def cmd_fetch(args) -> int:
-    files = source.get_files(args.name, args.source)
+    # An explicit fetch means "download": real unless --source or $COURSE_DATA says otherwise.
+    mode = args.source or os.environ.get(source.MODE_ENV, "").strip() or "real"
+    files = source.get_files(args.name, mode)
     print(f"{len(files.paths)} files in {files.root}")
     for name, path in list(files.paths.items())[:20]:
         print(f"  {name}: {path}")
@@ -300,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("fetch", help="download and verify a dataset (or build its twin)")
     p.add_argument("name")
-    p.add_argument("--source", choices=source.MODES, help="default: $COURSE_DATA or auto")
+    p.add_argument("--source", choices=source.MODES, help="default: $COURSE_DATA, else real")
     p.set_defaults(func=cmd_fetch)
 
     p = sub.add_parser("verify", help="re-hash cached files; exit 1 on any mismatch")
