@@ -364,6 +364,8 @@ class ResumableDownloader(pooch.HTTPDownloader):
         with requests.get(url, headers=headers, stream=True, timeout=self.timeout) as response:
             status = response.status_code
             if status == 416 and have:
+                if have == self.expected_size:
+                    return True  # an earlier run received everything but stopped before renaming
                 self.partial.unlink()  # our partial is not a prefix the host knows: restart
                 return False
             if status == 429 or status >= 500:
