@@ -412,7 +412,7 @@ def build_site(
         elif key in after and (key not in before or after[key] >= started_at):
             if before.get(key) != after[key]:
                 report.executed.append(notebook)
-        elif key not in after:
+        elif key not in after and returncode == 0:
             report.failed[notebook] = (
                 "no executed copy in the cache after the build (see the log above; is the "
                 "notebook excluded from execution?)"
