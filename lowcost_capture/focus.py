@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from PIL import Image
 from scipy import ndimage
@@ -76,7 +77,7 @@ def quality_scores(image: Image.Image, fov: FieldOfView) -> QualityScores:
         return QualityScores(0.0, 0.0, 0.0, 1.0)
     laplacian = ndimage.laplace(grey)
     # Band-pass: smooth away pixel noise first, then remove slow illumination changes.
-    high_pass = ndimage.gaussian_filter(grey, sigma=1.0) - ndimage.gaussian_filter(grey, sigma=4.0)
+    high_pass = cv2.GaussianBlur(grey, (0, 0), 1.0) - cv2.GaussianBlur(grey, (0, 0), 4.0)
     inside = grey[mask]
     return QualityScores(
         focus=float(laplacian[mask].var()),

@@ -96,7 +96,7 @@ def detect_fov(image: Image.Image) -> FieldOfView:
     height, width = grey.shape
     if min(height, width) < 16:
         return FieldOfView(FLAG_FULL_FRAME)
-    smooth = ndimage.gaussian_filter(grey, sigma=max(1.0, 0.01 * max(height, width)))
+    smooth = cv2.GaussianBlur(grey, (0, 0), max(1.0, 0.01 * max(height, width)))
     if float(smooth.max() - smooth.min()) < 10.0:
         return FieldOfView(FLAG_FULL_FRAME)
     otsu = threshold_otsu(smooth)
