@@ -241,6 +241,10 @@ def test_derived_jurkat_mini_in_cache_is_real_and_packable(
     assert code == 0, err
     files = source.get_files("jurkat_mini", quiet=True)
     assert files.source == "real" and files.root == cache.dataset_dir("jurkat_mini", "real")
+    loaders = pytest.importorskip("data_registry.loaders")
+    data = loaders.load_classification("jurkat_mini", source="real")
+    assert data.source == "real"
+    assert len(data.y_train) + len(data.y_valid) + len(data.y_test) == 3 * 2 + 3 + 2 + 1 + 2
     code, out, _ = run(capsys, "pack", "jurkat_mini", "-o", str(tmp_path / "j.zip"))
     assert code == 0
     shutil.rmtree(course_cache)
