@@ -46,6 +46,13 @@ def test_twin_is_byte_for_byte_deterministic_and_named_like_registry(name, tmp_p
     assert not list((tmp_path / "a").glob(".*.tmp"))  # no temporary files left behind
 
 
+def test_every_registered_dataset_has_a_twin():
+    from data_registry.registry import DATASETS
+
+    missing = [n for n, d in DATASETS.items() if d.kind != "manual" and n not in twin_names()]
+    assert missing == []
+
+
 def test_unknown_twin_name_lists_known_ones(tmp_path):
     with pytest.raises(KeyError, match="bbbc039"):
         make_twin("bbbc093", tmp_path)
