@@ -267,23 +267,28 @@ def test_derive_refuses_a_zip_without_cellcycle(tmp_path, course_cache, capsys):
 
 def test_export_imagefolder_is_wired(course_cache, tmp_path, capsys):
     pytest.importorskip("data_registry.export")
-    out = tmp_path / "blood"
+    source_zip = make_bbbc048_zip(tmp_path / "BBBC048v1.zip")
+    jurkat_mini.derive_jurkat_mini(
+        source_zip, cache.dataset_dir("jurkat_mini", "real"), interphase_per_class=2
+    )
+    out = tmp_path / "folders"
     code, text, err = run(
         capsys,
         "export",
-        "bloodmnist",
+        "jurkat_mini",
         "--format",
         "imagefolder",
         "-o",
         str(out),
         "--source",
-        "twin",
+        "real",
     )
     assert code == 0, err
-    assert (out / "train").is_dir() and (out / "valid").is_dir()
-    labels = {p.name for p in (out / "train").iterdir() if p.is_dir()}
-    assert len(labels) == len(registry.get_dataset("bloodmnist").classes)
+    pngs = list(out.glob("*/*/*.png"))
+    assert len(pngs) == 3 * 2 + 3 + 2 + 1 + 2
+    assert {p.parent.parent.name for p in pngs} <= {"train", "valid", "test"}
+    assert {p.parent.name for p in pngs} == set(COUNTS)
     code, _, err = run(
-        capsys, "export", "bloodmnist", "--format", "coco", "-o", str(tmp_path / "x")
+        capsys, "export", "jurkat_mini", "--format", "coco", "-o", str(tmp_path / "x")
     )
     assert code == 1 and "imagefolder" in err
