@@ -205,6 +205,11 @@ def main(argv: list[str] | None = None) -> int:
         help="only notebooks whose name starts with NN (repeatable)",
     )
     parser.add_argument("--no-build", action="store_true", help="skip the two book builds")
+    parser.add_argument(
+        "--no-notebooks",
+        action="store_true",
+        help="skip the per-notebook runs (only the two book builds)",
+    )
     parser.add_argument("--timeout", type=float, default=1200, help="per-cell timeout (s)")
     parser.add_argument(
         "--data", default="twin", choices=["twin", "auto", "real"], help="COURSE_DATA (twin)"
@@ -220,8 +225,11 @@ def main(argv: list[str] | None = None) -> int:
         print("no notebooks selected", file=sys.stderr)
         return 2
 
-    print(f"Executing {len(notebooks)} notebook(s) with COURSE_DATA={args.data} ...")
     results = []
+    if args.no_notebooks:
+        notebooks = []
+    else:
+        print(f"Executing {len(notebooks)} notebook(s) with COURSE_DATA={args.data} ...")
     for path in notebooks:
         result = run_notebook(path, args.timeout)
         print(
@@ -230,8 +238,9 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         results.append(result)
-    print()
-    print_notebook_table(results)
+    if results:
+        print()
+        print_notebook_table(results)
     all_passed = all(r.passed for r in results)
 
     builds = {}
