@@ -312,3 +312,15 @@ def test_error_pictures_draw_the_right_content():
     assert "(1 in total)" in rows["missed"]
     assert "(0 in total)" in rows["split"]
     plt.close("all")
+
+
+def test_crowded_window_finds_the_dense_corner():
+    labels = np.zeros((100, 120), dtype=np.int32)
+    labels[5:10, 5:10] = 1  # a lone object top left
+    for index, (row, col) in enumerate([(70, 90), (70, 100), (80, 90), (80, 100)], start=2):
+        labels[row : row + 8, col : col + 8] = index  # a cluster bottom right
+    rows, cols = seg.crowded_window(labels, size=40)
+    assert (rows.stop - rows.start, cols.stop - cols.start) == (40, 40)
+    assert labels[rows, cols].astype(bool).sum() == 4 * 64
+    whole = seg.crowded_window(labels, size=500)  # clipped to the image
+    assert (whole[0].stop, whole[1].stop) == (100, 120)
