@@ -75,6 +75,11 @@ def test_load_bsccm_twin(archive):
     assert ((labelled["batch"] == 0) & (labelled["antibodies"] == "all")).all()
     assert len(unlabelled) > 0
     assert "200 cells" in repr(data)
+    subset = load_bsccm("bsccmnist_tiny", source="twin", channels=("DF_50", "Brightfield"), n=10)
+    assert list(subset.channels) == ["DF_50", "Brightfield"] and len(subset) == 10
+    assert np.array_equal(subset.channels["DF_50"], data.channels["DF_50"][:10])
+    with pytest.raises(ValueError, match="unknown LED-array channels"):
+        load_bsccm("bsccmnist_tiny", source="twin", channels=("DF_99",))
 
 
 def test_bsccm_classification_split_is_stratified(archive):

@@ -55,8 +55,18 @@ def gated_labels(surface_markers: pd.DataFrame | None, indices) -> np.ndarray:
     return labels
 
 
-def read_bsccm_folder(root: Path, name: str = "bsccm", source: str = "real") -> BSCCMData:
-    """Read every cell of an extracted BSCCM(-NIST)-tiny folder into arrays."""
+def read_bsccm_folder(
+    root: Path,
+    name: str = "bsccm",
+    source: str = "real",
+    channels: tuple[str, ...] | None = None,
+    n: int | None = None,
+) -> BSCCMData:
+    """Read the cells of an extracted BSCCM(-NIST)-tiny folder into arrays.
+
+    ``channels`` limits the LED-array channels kept (None: all 23) and ``n`` the number of
+    cells (the first ``n`` of the index); BSCCM-tiny in full is about 1 GB in memory.
+    """
     import zarr
 
     root = find_root(root)
@@ -64,6 +74,13 @@ def read_bsccm_folder(root: Path, name: str = "bsccm", source: str = "real") -> 
     led_names = list(metadata["led_array"]["channel_names"])
     fluor_names = list(metadata["fluorescence"]["channel_names"])
     index = pd.read_csv(root / "BSCCM_index.csv", index_col="global_index")
+    if n is not None:
+        index = index.iloc[:n]
+    wanted = list(led_names) if channels is None else list(channels)
+    unknown = [c for c in wanted if c not in led_names]
+    if unknown:
+        raise ValueError(f"unknown LED-array channels {unknown}; {root.name} has {led_names}")
+    keep = [led_names.index(c) for c in wanted]
     markers_path = root / "BSCCM_surface_markers.csv"
     surface_markers = (
         pd.read_csv(markers_path, index_col="global_index") if markers_path.is_file() else None
@@ -71,18 +88,24 @@ def read_bsccm_folder(root: Path, name: str = "bsccm", source: str = "real") -> 
     store = zarr.open_group(str(root / "BSCCM_images.zarr"), mode="r")
     led, fluor = [], []
     for global_index, data_path in zip(index.index, index["data_path"], strict=True):
-        led.append(np.asarray(store[f"{data_path}/led_array/cell_{global_index}"][...]))
+        led.append(
+            np.asarray(
+                store[f"{data_path}/led_array/cell_{global_index}"].get_orthogonal_selection(
+                    (keep, slice(None), slice(None))
+                )
+            )
+        )
         fluor.append(np.asarray(store[f"{data_path}/fluor/cell_{global_index}"][...]))
     led_stack, fluor_stack = np.stack(led), np.stack(fluor)
-    if led_stack.shape[1] != len(led_names) or fluor_stack.shape[1] != len(fluor_names):
+    if fluor_stack.shape[1] != len(fluor_names):
         raise ValueError(
-            f"{root}: the arrays have {led_stack.shape[1]} LED and {fluor_stack.shape[1]} "
-            f"fluorescence channels, the metadata names {len(led_names)} and {len(fluor_names)}"
+            f"{root}: the arrays have {fluor_stack.shape[1]} fluorescence channels, "
+            f"the metadata names {len(fluor_names)}"
         )
     return BSCCMData(
         name=name,
         source=source,
-        channels={channel: led_stack[:, i] for i, channel in enumerate(led_names)},
+        channels={channel: led_stack[:, i] for i, channel in enumerate(wanted)},
         fluorescence={channel: fluor_stack[:, i] for i, channel in enumerate(fluor_names)},
         labels=gated_labels(surface_markers, index.index),
         class_names=BSCCM_CLASSES,
@@ -93,7 +116,12 @@ def read_bsccm_folder(root: Path, name: str = "bsccm", source: str = "real") -> 
     )
 
 
-def load_bsccm(name: str = "bsccmnist_tiny", source: str | None = None) -> BSCCMData:
+def load_bsccm(
+    name: str = "bsccmnist_tiny",
+    source: str | None = None,
+    channels: tuple[str, ...] | None = None,
+    n: int | None = None,
+) -> BSCCMData:
     """Load BSCCMNIST-tiny or BSCCM-tiny: LED-array contrasts, fluorescence, labels, index.
 
     Parameters
@@ -102,11 +130,15 @@ def load_bsccm(name: str = "bsccmnist_tiny", source: str | None = None) -> BSCCM
         Registry name.
     source : {None, "real", "twin", "auto"}
         None reads ``$COURSE_DATA`` (default ``auto``).
+    channels : tuple of str, optional
+        LED-array channels to load (default: all 23).
+    n : int, optional
+        Load only the first ``n`` cells of the index.
 
     Returns
     -------
     BSCCMData
-        ``channels`` (23 label-free contrasts, each N x H x W), ``fluorescence`` (6 channels),
+        ``channels`` (the label-free contrasts, each N x H x W), ``fluorescence`` (6 channels),
         ``labels`` (0 lymphocyte, 1 granulocyte, 2 monocyte, -1 unlabelled), ``index`` and
         ``surface_markers`` tables.
     """
@@ -119,7 +151,7 @@ def load_bsccm(name: str = "bsccmnist_tiny", source: str | None = None) -> BSCCM
             f"{name} ({files.source}): the archive {ARCHIVES[name]} was not extracted in the cache; "
             f"fetch it again with `course-data fetch {name}`"
         )
-    return read_bsccm_folder(Path(folder), name=name, source=files.source)
+    return read_bsccm_folder(Path(folder), name=name, source=files.source, channels=channels, n=n)
 
 
 def bsccm_classification(
@@ -134,10 +166,7 @@ def bsccm_classification(
     the split is a seeded, stratified 70/15/15 split of the labelled cells, and ``groups_*``
     hold their ``global_index``.
     """
-    data = load_bsccm(name, source=source)
-    unknown = [c for c in channels if c not in data.channels]
-    if unknown:
-        raise ValueError(f"unknown channels {unknown}; {name} has {sorted(data.channels)}")
+    data = load_bsccm(name, source=source, channels=tuple(channels))
     labelled = np.flatnonzero(data.labels >= 0)
     if labelled.size == 0:
         raise ValueError(
