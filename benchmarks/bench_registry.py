@@ -41,6 +41,8 @@ LOADS = {
     "cell": "load_sample('cell', source='twin')",
     "skin": "load_sample('skin', source='twin')",
     "protein_transport": "load_sample('protein_transport', source='twin')",
+    "nucleusnet_10k": "load_nuclei_crops('nucleusnet_10k', source='twin')",
+    "bccd": "load_bccd(source='twin')",
 }
 
 BUILD_SNIPPET = "from data_registry import get_files; get_files({name!r}, 'twin', quiet=True)"
