@@ -136,7 +136,8 @@ def generate(root: Path, out_dir: Path | None = None) -> list[Path]:
 
 
 def _on_config_inited(app, config) -> None:
-    generate(Path(app.srcdir))
+    # The repository that holds this extension (book/_ext/), whatever folder Sphinx reads.
+    generate(Path(__file__).resolve().parents[2])
 
 
 def setup(app):
