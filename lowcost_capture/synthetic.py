@@ -82,7 +82,7 @@ def _blob(cx, cy, radius, rng, points=14, roughness=0.18):
 
 
 def _draw_cheek(draw: ImageDraw.ImageDraw, side: int, rng: np.random.Generator, s: float):
-    for _ in range(int(rng.integers(35, 60) * (side / (1300 * s)) ** 2)):
+    for _ in range(int(rng.integers(110, 170) * (side / (1300 * s)) ** 2)):
         cx, cy = rng.uniform(0, side, 2)
         radius = rng.uniform(28, 42) * s
         fill = (int(rng.uniform(150, 185)), int(rng.uniform(185, 210)), int(rng.uniform(225, 245)))
@@ -96,7 +96,7 @@ def _draw_cheek(draw: ImageDraw.ImageDraw, side: int, rng: np.random.Generator, 
 
 
 def _draw_pollen(draw: ImageDraw.ImageDraw, side: int, rng: np.random.Generator, s: float):
-    for _ in range(int(rng.integers(60, 110) * (side / (1300 * s)) ** 2)):
+    for _ in range(int(rng.integers(200, 320) * (side / (1300 * s)) ** 2)):
         cx, cy = rng.uniform(0, side, 2)
         radius = rng.uniform(11, 20) * s
         spikes = int(rng.integers(14, 22))
