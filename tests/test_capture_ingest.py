@@ -453,3 +453,31 @@ def test_calibration_target_pixel_size_flatfield_and_white_balance(session, tmp_
         # a photo's disc of radius r (original pixels) shrinks by stored_um / 4.0
         expected = 2 * float(row["fov_r"]) * stored["um_per_px"] / 4.0
         assert max(int(row["width"]), int(row["height"])) <= expected + 3
+
+
+def test_tiff_16bit_rgba_palette_grey_and_portrait_are_converted(tmp_path):
+    source = tmp_path / "formats"
+    source.mkdir()
+    base = render_photo("onion_epidermis", np.random.default_rng(31), (480, 360))
+    grey16 = (np.asarray(base.convert("L"), np.uint16) * 257).astype(np.uint16)
+    Image.fromarray(grey16).save(source / "deep.tif")
+    other = render_photo("onion_epidermis", np.random.default_rng(34), (480, 360))
+    rgba = other.transpose(Image.Transpose.ROTATE_90).convert("RGBA")
+    rgba.putalpha(255)
+    rgba.save(source / "portrait_rgba.png")
+    render_photo("pollen", np.random.default_rng(32), (480, 360)).convert("P").save(
+        source / "palette.png"
+    )
+    render_photo("cheek_cells", np.random.default_rng(33), (480, 360)).convert("L").save(
+        source / "grey.jpg"
+    )
+    out = tmp_path / "ds"
+    summary = ingest(source, out, label="mixed", crop_fov=False, progress=False)
+    assert summary.added_photos == 4, summary.text()
+    rows = {row["source_name"]: row for row in _rows(out / "manifest.csv")}
+    assert rows["deep.tif"]["source_format"] == "TIFF"
+    assert int(rows["portrait_rgba.png"]["height"]) > int(rows["portrait_rgba.png"]["width"])
+    for row in rows.values():
+        with Image.open(out / row["path"]) as image:
+            assert image.mode == "RGB"
+            assert np.asarray(image).std() > 5  # real content, not a black or flat frame

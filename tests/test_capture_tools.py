@@ -207,3 +207,11 @@ def test_output_loads_in_torchvision_imagefolder(dataset, tmp_path):
     assert folder.classes == ["cheek_cells", "onion_epidermis", "pollen"]
     image, target = folder[0]
     assert image.mode == "RGB" and target == 0
+
+
+def test_panel_explains_missing_ipywidgets(monkeypatch, tmp_path):
+    from lowcost_capture import widget
+
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)
+    with pytest.raises(ImportError, match="pip install ipywidgets"):
+        widget.capture_panel(tmp_path / "ds")
