@@ -462,6 +462,13 @@ def ingest(
             raise IngestError(str(error)) from error
     if not source.exists():
         raise IngestError(f"source {source} does not exist")
+    source_root = (source if source.is_dir() else source.parent).resolve()
+    if out.resolve().is_relative_to(source_root) or source_root.is_relative_to(out.resolve()):
+        raise IngestError(
+            f"keep the dataset ({out}) and the photos ({source}) in separate folders: neither "
+            "may contain the other (outputs would be re-read as photos, or originals with "
+            "their EXIF would sit inside the shared dataset)"
+        )
     if size < 16 or (tile is not None and tile < 8):
         raise IngestError("size must be at least 16 px and tile at least 8 px")
     if flatfield is not None and not Path(flatfield).is_file():

@@ -215,3 +215,11 @@ def test_panel_explains_missing_ipywidgets(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "ipywidgets", None)
     with pytest.raises(ImportError, match="pip install ipywidgets"):
         widget.capture_panel(tmp_path / "ds")
+
+
+def test_dataset_and_photos_must_be_separate_folders(session, tmp_path):
+    photos = tmp_path / "photos"
+    shutil.copytree(session / "photos" / "pollen", photos)
+    assert main(["ingest", str(photos), "--out", str(photos / "dataset"), "--label", "p"]) == 2
+    assert not (photos / "dataset").exists()
+    assert main(["ingest", str(photos), "--out", str(tmp_path), "--label", "p"]) == 2
