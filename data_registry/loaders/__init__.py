@@ -5,6 +5,9 @@ used (a twin prints a banner), and returns an object whose ``.source`` is ``"rea
 ``"twin"``.
 """
 
+# export_imagefolder is listed here so that ``data_registry`` (which re-exports this
+# package's ``__all__``) offers it beside the loaders.
+from data_registry.export import export_imagefolder
 from data_registry.loaders.bccd import load_bccd
 from data_registry.loaders.bsccm import load_bsccm
 from data_registry.loaders.classification import load_classification
@@ -13,6 +16,7 @@ from data_registry.loaders.samples import load_sample, sample_info
 from data_registry.loaders.segmentation import load_segmentation
 
 __all__ = [
+    "export_imagefolder",
     "load_bccd",
     "load_bsccm",
     "load_classification",
