@@ -15,8 +15,6 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 
-from sklearn.model_selection import StratifiedGroupKFold
-
 SPLITS = ("train", "valid", "test")
 DEFAULT_FRACTIONS = {"train": 0.7, "valid": 0.2, "test": 0.1}
 _FOLDS = 10
@@ -54,6 +52,8 @@ def _greedy(
 def _kfold(
     groups_by_label: dict[str, list[str]], fractions: dict[str, float], seed: int
 ) -> dict[str, str]:
+    from sklearn.model_selection import StratifiedGroupKFold  # slow import, only needed here
+
     groups = [group for label in sorted(groups_by_label) for group in groups_by_label[label]]
     labels = [label for label in sorted(groups_by_label) for _ in groups_by_label[label]]
     n_valid = round(fractions.get("valid", 0) * _FOLDS)

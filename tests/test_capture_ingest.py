@@ -219,27 +219,22 @@ def test_file_without_read_permission_is_rejected(session, tmp_path):
     assert summary.reasons() == {"unreadable": 1}
 
 
-def test_unsafe_label_is_refused_before_anything_is_written(session, tmp_path):
+def test_unsafe_label_is_refused_before_anything_is_written(session, tmp_path, capsys):
+    from lowcost_capture.cli import main
+
     out = tmp_path / "ds"
-    for bad in ("../x", "/tmp/abs", "", ".hidden"):
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "lowcost_capture",
-                "ingest",
-                str(session / "photos"),
-                "--out",
-                str(out),
-                "--label",
-                bad,
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert result.returncode == 2
-        assert "label" in result.stderr
+    command = [sys.executable, "-m", "lowcost_capture", "ingest", str(session / "photos")]
+    result = subprocess.run(
+        [*command, "--out", str(out), "--label", "../x"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2 and "refused label" in result.stderr
+    assert not out.exists()
+    for bad in ("/tmp/abs", "", ".hidden", "a/../../b"):
+        assert main(["ingest", str(session / "photos"), "--out", str(out), "--label", bad]) == 2
+        assert "label" in capsys.readouterr().err
         assert not out.exists()
     with pytest.raises(IngestError):
         ingest(session / "photos", out, label="../x")
