@@ -87,6 +87,7 @@ class IngestSummary:
 
     dataset: Path
     results: list[PhotoResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def added_photos(self) -> int:
@@ -120,6 +121,7 @@ class IngestSummary:
         ]
         for reason, count in sorted(self.reasons().items()):
             lines.append(f"  rejected {count} x {reason} (see rejected.csv)")
+        lines += [f"  warning: {warning}" for warning in self.warnings]
         return "\n".join(lines)
 
 
@@ -544,4 +546,21 @@ def ingest(
                 if result.status == "added":
                     new_sources.add(sha)
         _flag_blurry(tables, new_sources)
+        summary.warnings = split_coverage_warnings(tables.manifest)
     return summary
+
+
+def split_coverage_warnings(manifest: list[dict]) -> list[str]:
+    """Warn about labels with no image in train or valid (training would fail or mislead)."""
+    splits_by_label: dict[str, set] = {}
+    for row in manifest:
+        splits_by_label.setdefault(row["label"], set()).add(row["split"])
+    warnings = []
+    for label, splits in sorted(splits_by_label.items()):
+        missing = [split for split in ("train", "valid") if split not in splits]
+        if missing:
+            warnings.append(
+                f"label {label} has no image in {' or '.join(missing)} yet: splits are made by "
+                "group, so add photos from more slides/groups (one group never spans splits)"
+            )
+    return warnings

@@ -467,8 +467,9 @@ def test_tiff_16bit_rgba_palette_grey_and_portrait_are_converted(tmp_path):
         source / "grey.jpg"
     )
     out = tmp_path / "ds"
-    summary = ingest(source, out, label="mixed", crop_fov=False, progress=False)
+    summary = ingest(source, out, label="mixed", crop_fov=False, group="slide1", progress=False)
     assert summary.added_photos == 4, summary.text()
+    assert "label mixed has no image in valid" in summary.text()  # one group = one split
     rows = {row["source_name"]: row for row in _rows(out / "manifest.csv")}
     assert rows["deep.tif"]["source_format"] == "TIFF"
     assert int(rows["portrait_rgba.png"]["height"]) > int(rows["portrait_rgba.png"]["width"])

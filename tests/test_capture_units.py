@@ -330,3 +330,16 @@ def test_calibration_refuses_photos_without_lines():
         photo = render_photo(label, np.random.default_rng(21), (640, 480), blur=0)
         with pytest.raises(CalibrationError):
             measure_line_period(photo, detect_fov(photo))
+
+
+def test_synthetic_session_is_deterministic(tmp_path):
+    from lowcost_capture import make_synthetic_session
+
+    first = make_synthetic_session(tmp_path / "a", n_per_label=2, size=(200, 150), seed=4)
+    second = make_synthetic_session(tmp_path / "b", n_per_label=2, size=(200, 150), seed=4)
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert len(files) == 3 * 2 + 3  # photos, blank slide, micrometer, session.json
+    for relative in files:
+        assert (first / relative).read_bytes() == (second / relative).read_bytes()
+    oriented = [Image.open(first / f).getexif().get(0x0112, 1) for f in files if f.suffix == ".jpg"]
+    assert any(value != 1 for value in oriented)
