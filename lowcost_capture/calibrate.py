@@ -94,9 +94,22 @@ def measure_calibration(photo: Path, known_um: float, session: str = "default") 
     )
 
 
-def save_calibration(dataset: Path, calibration: Calibration) -> Path:
-    """Write ``calibration`` to ``DATASET/calibration/<session>.json`` atomically."""
+def save_calibration(dataset: Path, calibration: Calibration, replace: bool = False) -> Path:
+    """Write ``calibration`` to ``DATASET/calibration/<session>.json`` atomically.
+
+    Raises
+    ------
+    FileExistsError
+        When the session already has a different calibration and ``replace`` is False (images
+        already ingested keep the pixel size recorded in the manifest either way).
+    """
     path = Path(dataset) / CALIBRATION_FOLDER / f"{validate_session(calibration.session)}.json"
+    previous = load_calibration(dataset, calibration.session)
+    if previous is not None and previous != calibration and not replace:
+        raise FileExistsError(
+            f"session {calibration.session} is already calibrated ({previous.um_per_px:.4f} µm/px "
+            f"from another photo); use a new session name, or --replace to overwrite it"
+        )
     write_text_atomic(path, json.dumps(asdict(calibration), indent=2) + "\n")
     return path
 
@@ -110,7 +123,11 @@ def load_calibration(dataset: Path, session: str) -> Calibration | None:
 
 
 def calibrate(
-    photo: Path, known_um: float, dataset: Path | None = None, session: str = "default"
+    photo: Path,
+    known_um: float,
+    dataset: Path | None = None,
+    session: str = "default",
+    replace: bool = False,
 ) -> Calibration:
     """Measure the pixel size from ``photo`` and store it for ``session`` in ``dataset``.
 
@@ -124,8 +141,10 @@ def calibrate(
         Dataset folder to store the result in (nothing is stored when ``None``).
     session : str
         Session name used by ``ingest --session``.
+    replace : bool
+        Overwrite an existing, different calibration of the same session.
     """
     calibration = measure_calibration(photo, known_um, session)
     if dataset is not None:
-        save_calibration(dataset, calibration)
+        save_calibration(dataset, calibration, replace=replace)
     return calibration

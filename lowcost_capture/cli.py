@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     calibrate.add_argument("--out", help="dataset folder to store the calibration in")
     calibrate.add_argument("--session", default="default", help="session name (default: default)")
+    calibrate.add_argument(
+        "--replace", action="store_true", help="overwrite the session's existing calibration"
+    )
 
     report = commands.add_parser(
         "report",
@@ -167,8 +170,8 @@ def _run_calibrate(args) -> int:
         print(f"lowcost-capture calibrate: error: {args.photo} does not exist", file=sys.stderr)
         return EXIT_USAGE
     try:
-        result = calibrate(args.photo, args.known_um, args.out, args.session)
-    except (CalibrationError, PhotoReadError) as error:
+        result = calibrate(args.photo, args.known_um, args.out, args.session, args.replace)
+    except (CalibrationError, PhotoReadError, FileExistsError) as error:
         print(f"lowcost-capture calibrate: {error}", file=sys.stderr)
         return EXIT_PROBLEMS
     except ValueError as error:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -223,3 +224,29 @@ def test_dataset_and_photos_must_be_separate_folders(session, tmp_path):
     assert main(["ingest", str(photos), "--out", str(photos / "dataset"), "--label", "p"]) == 2
     assert not (photos / "dataset").exists()
     assert main(["ingest", str(photos), "--out", str(tmp_path), "--label", "p"]) == 2
+
+
+def test_calibration_is_never_replaced_silently(session, tmp_path):
+    from lowcost_capture.synthetic import _lines, render_photo, save_photo
+
+    micrometer = session / "stage_micrometer.jpg"
+    assert main(["calibrate", str(micrometer), "--known-um", "10", "--out", str(tmp_path)]) == 0
+    assert main(["calibrate", str(micrometer), "--known-um", "10", "--out", str(tmp_path)]) == 0
+    other = render_photo(
+        None,
+        np.random.default_rng(9),
+        (480, 360),
+        blur=0.5,
+        pattern=_lines(480, 360, 6.0, np.random.default_rng(9)),
+    )
+    save_photo(other, tmp_path / "other.jpg")
+    arguments = [
+        "calibrate",
+        str(tmp_path / "other.jpg"),
+        "--known-um",
+        "10",
+        "--out",
+        str(tmp_path),
+    ]
+    assert main(arguments) == 1
+    assert main([*arguments, "--replace"]) == 0
