@@ -153,8 +153,9 @@ def _render_cell(rng: np.random.Generator, cell_type: str, size: int) -> dict[st
     granules = (granules - granules.mean()) / (granules.std() + 1e-9)
     phase = dome * (1.0 + 0.35 * nucleus) + granularity * 0.25 * granules * (dome > 0)
     phase = ndimage.gaussian_filter(phase, size / 56)
-    grad_y, grad_x = np.gradient(phase)
-    laplace = ndimage.laplace(phase)
+    # scale derivatives to the 64 px reference so contrasts look alike at every crop size
+    grad_y, grad_x = (g * size / 64 for g in np.gradient(phase))
+    laplace = ndimage.laplace(phase) * (size / 64) ** 2
     images: dict[str, np.ndarray] = {}
     for name in LED_CHANNELS:
         if name == "Brightfield":
@@ -163,7 +164,7 @@ def _render_cell(rng: np.random.Generator, cell_type: str, size: int) -> dict[st
             direction = {"Left": grad_x, "Right": -grad_x, "Top": grad_y, "Bottom": -grad_y}[
                 name[4:]
             ]
-            image = 0.45 + 2.0 * direction
+            image = 0.45 + 1.2 * direction
         elif name == "LED119":
             image = 0.5 + 1.2 * (0.6 * grad_x + 0.8 * grad_y) - 0.3 * laplace
         else:
@@ -175,7 +176,7 @@ def _render_cell(rng: np.random.Generator, cell_type: str, size: int) -> dict[st
                 scatter = scatter + np.clip(-grad_y, 0, None) * 0.8
             elif name.endswith("_Right"):
                 scatter = scatter + np.clip(-grad_x, 0, None) * 0.8
-            image = 0.03 + scatter * (aperture / 50)
+            image = 0.03 + 0.3 * scatter * (aperture / 50)
         images[name] = image
     expression = np.array(MARKERS[cell_type]) * rng.lognormal(0, 0.25, len(FULL_MODEL_MARKERS))
     membrane = ndimage.gaussian_filter((dome > 0).astype(float), size / 40)
