@@ -141,6 +141,7 @@ class IngestOptions:
     session: str = ""
     device: str = ""
     optics: str = ""
+    calibration_long_side: int | None = None
 
 
 def _collect_entries(source: Path, label, labels_csv) -> list[PhotoEntry]:
@@ -269,9 +270,14 @@ class _Ingester:
                 )
                 return self.reject(entry, sha, "near_duplicate", message)
 
-        # Pixel size of the decoded, upright image.
+        # Pixel size of the decoded, upright image. A session calibration holds for photos of
+        # the calibration photo's size; photos resized since (e.g. sent through a messaging app)
+        # show the same field with fewer pixels.
         scale_to_original = decoded.draft_scale
-        um_decoded = options.um_per_px / scale_to_original if options.um_per_px else None
+        um_original = options.um_per_px
+        if um_original and options.calibration_long_side:
+            um_original *= options.calibration_long_side / max(decoded.original_size)
+        um_decoded = um_original / scale_to_original if um_original else None
         cropped, local_fov = _crop_field(image, fov) if options.crop_fov else (image, fov)
         output, factor, um_out = _resize_output(cropped, options, um_decoded)
         local_fov = local_fov.scaled(factor)
@@ -495,7 +501,9 @@ def ingest(
     with dataset_lock(out, timeout=lock_timeout):
         if options.um_per_px is None and session:
             calibration = load_calibration(out, session)
-            options.um_per_px = calibration.um_per_px if calibration else None
+            if calibration is not None:
+                options.um_per_px = calibration.um_per_px
+                options.calibration_long_side = max(calibration.photo_size)
         if target_um_per_px and not options.um_per_px:
             raise IngestError(
                 "--target-um-per-px needs the photos' pixel size: run `lowcost-capture "

@@ -477,3 +477,23 @@ def test_tiff_16bit_rgba_palette_grey_and_portrait_are_converted(tmp_path):
         with Image.open(out / row["path"]) as image:
             assert image.mode == "RGB"
             assert np.asarray(image).std() > 5  # real content, not a black or flat frame
+
+
+def test_session_calibration_follows_photos_resized_by_a_messaging_app(session, tmp_path):
+    out = tmp_path / "ds"
+    from lowcost_capture import calibrate
+
+    calibration = calibrate(session / "stage_micrometer.jpg", 10, out, session="s1")
+    small = tmp_path / "whatsapp"
+    small.mkdir()
+    for photo in sorted((session / "photos" / "cheek_cells").glob("*.jpg"))[:2]:
+        with Image.open(photo) as image:
+            from PIL import ImageOps
+
+            upright = ImageOps.exif_transpose(image)
+            upright.resize((upright.size[0] // 2, upright.size[1] // 2)).save(small / photo.name)
+    ingest(small, out, label="cheek_cells", session="s1", target_um_per_px=3.0, progress=False)
+    for row in _rows(out / "manifest.csv"):
+        # half-size photos have pixels twice as large as the calibration photo's
+        expected = 2 * float(row["fov_r"]) * (2 * calibration.um_per_px) / 3.0
+        assert max(int(row["width"]), int(row["height"])) == pytest.approx(expected, abs=4)
