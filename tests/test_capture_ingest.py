@@ -497,3 +497,25 @@ def test_session_calibration_follows_photos_resized_by_a_messaging_app(session, 
         # half-size photos have pixels twice as large as the calibration photo's
         expected = 2 * float(row["fov_r"]) * (2 * calibration.um_per_px) / 3.0
         assert max(int(row["width"]), int(row["height"])) == pytest.approx(expected, abs=4)
+
+
+def test_two_simultaneous_ingests_leave_a_consistent_dataset(session, tmp_path):
+    out = tmp_path / "ds"
+    command = [sys.executable, "-m", "lowcost_capture", "ingest", str(session / "photos")]
+    processes = [
+        subprocess.Popen(
+            [*command, "--out", str(out), "--quiet"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [(process.wait(), process.stderr.read()) for process in processes]
+    codes = sorted(code for code, _ in results)
+    assert codes in ([0, 0], [0, 3]), results
+    if codes == [0, 3]:
+        assert any("another lowcost-capture process" in err for code, err in results if code == 3)
+    rows = _rows(out / "manifest.csv")
+    assert len(rows) == 12 and len({row["source_sha256"] for row in rows}) == 12
+    assert audit(out).ok
