@@ -470,6 +470,8 @@ def ingest(
             raise IngestError(str(error)) from error
     if not source.exists():
         raise IngestError(f"source {source} does not exist")
+    if out.exists() and not out.is_dir():
+        raise IngestError(f"--out {out} is a file; give a folder for the dataset")
     source_root = (source if source.is_dir() else source.parent).resolve()
     if out.resolve().is_relative_to(source_root) or source_root.is_relative_to(out.resolve()):
         raise IngestError(

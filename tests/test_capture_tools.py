@@ -224,6 +224,12 @@ def test_dataset_and_photos_must_be_separate_folders(session, tmp_path):
     assert main(["ingest", str(photos), "--out", str(photos / "dataset"), "--label", "p"]) == 2
     assert not (photos / "dataset").exists()
     assert main(["ingest", str(photos), "--out", str(tmp_path), "--label", "p"]) == 2
+    (tmp_path / "file.txt").write_text("not a folder")
+    assert main(["ingest", str(photos), "--out", str(tmp_path / "file.txt"), "--label", "p"]) == 2
+    assert (
+        main(["ingest", str(tmp_path / "missing"), "--out", str(tmp_path / "d"), "--label", "p"])
+        == 2
+    )
 
 
 def test_calibration_is_never_replaced_silently(session, tmp_path):
