@@ -104,20 +104,22 @@ def run_notebook(path: Path, timeout: float) -> NotebookResult:
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        notebook,
-        timeout=timeout,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-    )
     error = ""
-    start = time.perf_counter()
-    with TreeMemoryPoller() as poller:
-        try:
-            client.execute()
-        except (CellExecutionError, CellTimeoutError) as exc:
-            error = str(exc).strip().splitlines()[-1][:200]
-    seconds = time.perf_counter() - start
+    # run in a temporary folder, as the book build does: files the notebook writes vanish
+    with tempfile.TemporaryDirectory(prefix="course-kit-nb-") as workdir:
+        client = NotebookClient(
+            notebook,
+            timeout=timeout,
+            kernel_name="python3",
+            resources={"metadata": {"path": workdir}},
+        )
+        start = time.perf_counter()
+        with TreeMemoryPoller() as poller:
+            try:
+                client.execute()
+            except (CellExecutionError, CellTimeoutError) as exc:
+                error = str(exc).strip().splitlines()[-1][:200]
+        seconds = time.perf_counter() - start
     return NotebookResult(
         notebook=path.name,
         seconds=seconds,
