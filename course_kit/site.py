@@ -65,6 +65,8 @@ class BuildReport:
         Notebook files among them.
     executed : list of pathlib.Path
         Notebooks executed during this build (the others came from the cache).
+    execution_seconds : dict of pathlib.Path to float
+        Execution time of each executed notebook, as logged by MyST-NB.
     failed : dict of pathlib.Path to str
         Notebooks whose execution failed, with the last lines of the traceback.
     seconds : float
@@ -88,6 +90,7 @@ class BuildReport:
     data_sources: dict[str, list[Path]] = field(default_factory=dict)
     execute: bool = True
     warnings: list[str] = field(default_factory=list)
+    execution_seconds: dict[Path, float] = field(default_factory=dict)
 
     @property
     def cached(self) -> list[Path]:
@@ -116,6 +119,10 @@ class BuildReport:
             "data_sources": {k: rel(v) for k, v in self.data_sources.items()},
             "course_data": os.environ.get("COURSE_DATA", "auto"),
             "warnings": list(self.warnings),
+            "execution_seconds": {
+                p.relative_to(root).as_posix(): round(t, 1)
+                for p, t in self.execution_seconds.items()
+            },
         }
 
     @property
@@ -127,7 +134,18 @@ class BuildReport:
         """Return a short human-readable summary of the build."""
 
         def names(paths):
-            return ", ".join(p.relative_to(root).as_posix() for p in paths) or "none"
+            return (
+                ", ".join(
+                    p.relative_to(root).as_posix()
+                    + (
+                        f" ({self.execution_seconds[p]:.0f} s)"
+                        if p in self.execution_seconds
+                        else ""
+                    )
+                    for p in paths
+                )
+                or "none"
+            )
 
         twin = self.data_sources.get("twin", [])
         real = self.data_sources.get("real", [])
@@ -417,6 +435,10 @@ def build_site(
                 "no executed copy in the cache after the build (see the log above; is the "
                 "notebook excluded from execution?)"
             )
+    for match in re.finditer(r"(\S+\.ipynb): Executed notebook in ([0-9.]+) seconds", log):
+        for notebook in report.executed:
+            if str(notebook.resolve()) == str(Path(match.group(1)).resolve()):
+                report.execution_seconds[notebook] = float(match.group(2))
     for match in re.finditer(r"(\S+\.ipynb)\S*: WARNING: Executing notebook failed", log):
         path = (
             (root / match.group(1)).resolve()
