@@ -194,6 +194,13 @@ def print_build_table(cold: dict, cached: dict) -> bool:
     print(
         f"re-build / cold = {ratio:.1%} (target <= {CACHED_REBUILD_MAX_RATIO:.0%})  {_mark(passed)}"
     )
+    if cold.get("execution_seconds"):
+        print("\nexecution time of each notebook in the cold build (as logged by MyST-NB):")
+        for name, seconds in cold["execution_seconds"].items():
+            limit = time_limit_seconds(Path(name).name)
+            print(f"  {name:<46} {seconds:7.1f}s  {_mark(seconds <= limit)}")
+    for name, tail in (cold.get("failed") or {}).items():
+        print(f"\ncold build: {name} failed:\n{tail}")
     return passed
 
 
