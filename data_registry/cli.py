@@ -80,29 +80,52 @@ def _real_status(dataset: Dataset) -> str:
 # ------------------------------------------------------------------------------------ commands
 
 
+LIST_LICENCE_WIDTH = 24
+
+LIST_LEGEND = """\
+size: total download (? = not published by the host; >= = only part of it is published)
+real: cached = verified in the cache; download = `course-data fetch NAME`;
+      manual import / derive = see `course-data info NAME`
+twin: an offline synthetic twin exists (used when COURSE_DATA=twin, or offline with auto)
+full licence and attribution: `course-data info NAME`"""
+
+
+def short_licence(licence: str, width: int = LIST_LICENCE_WIDTH) -> str:
+    """Licence for a table cell: the part before any parenthesis, cut at a word boundary.
+
+    >>> short_licence("Allen Institute for Cell Science terms (not stated in scikit-image)")
+    'Allen Institute for...'
+    """
+    text = licence.split(" (")[0]
+    if len(text) <= width:
+        return text
+    cut = text[: width - 3].rsplit(" ", 1)[0]
+    return f"{cut}..."
+
+
 def cmd_list(args) -> int:
     twins = _twin_names()
     rows = [("name", "kind", "size", "licence", "real", "twin")]
     for dataset in DATASETS.values():
-        licence = dataset.licence.split(" (")[0]
         rows.append(
             (
                 dataset.name,
                 dataset.kind,
                 _size_text(dataset),
-                licence[:28],
+                short_licence(dataset.licence),
                 _real_status(dataset),
                 "yes" if dataset.name in twins else "no",
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for index, row in enumerate(rows):
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
+        cells = []
+        for column, (cell, width) in enumerate(zip(row, widths, strict=True)):
+            cells.append(cell.rjust(width) if column == 2 else cell.ljust(width))
+        print("  ".join(cells).rstrip())
         if index == 0:
             print("  ".join("-" * width for width in widths))
-    print(f"\n{source.describe_source()}")
+    print(f"\n{LIST_LEGEND}\n\n{source.describe_source()}")
     return 0
 
 
@@ -114,7 +137,8 @@ def cmd_info(args) -> int:
     print(f"kind: {dataset.kind}    homepage: {dataset.homepage}")
     print(f"licence: {dataset.licence} ({dataset.licence_url})")
     if dataset.classes:
-        print(f"classes ({len(dataset.classes)}): {', '.join(dataset.classes)}")
+        classes = f"classes ({len(dataset.classes)}): {', '.join(dataset.classes)}"
+        print(textwrap.fill(classes, width=96, subsequent_indent="  "))
     if dataset.auth:
         env = fetch.AUTH_ENV.get(dataset.auth)
         print(f"auth: {dataset.auth}" + (f" (optional token in ${env})" if env else ""))
@@ -141,7 +165,7 @@ def cmd_info(args) -> int:
 
 def cmd_fetch(args) -> int:
     # An explicit fetch means "download": real unless --source or $COURSE_DATA says otherwise.
-    mode = args.source or os.environ.get(source.MODE_ENV, "").strip() or "real"
+    mode = args.source or (None if os.environ.get(source.MODE_ENV, "").strip() else "real")
     files = source.get_files(args.name, mode)
     print(f"{len(files.paths)} files in {files.root}")
     for name, path in list(files.paths.items())[:20]:
@@ -224,11 +248,16 @@ def cmd_cite(args) -> int:
 def cmd_export(args) -> int:
     from data_registry.export import export_imagefolder
 
-    get_dataset(args.name)
     if args.format != "imagefolder":
         raise CourseDataError(f"unknown export format {args.format!r}; use imagefolder")
-    out = export_imagefolder(args.name, Path(args.output), source=args.source)
-    print(f"wrote {out}")
+    out = export_imagefolder(
+        args.name,
+        Path(args.output),
+        source=args.source,
+        overwrite=args.overwrite,
+        max_per_class=args.max_per_class,
+    )
+    print(f"wrote {out} (train/, valid/, test/ and manifest.csv)")
     return 0
 
 
@@ -283,7 +312,29 @@ def cmd_cache_dir(args) -> int:
 # ------------------------------------------------------------------------------------ parser
 
 
+def _exportable_names() -> tuple[str, ...]:
+    from data_registry.loaders.classification import CLASSIFICATION_NAMES
+
+    return CLASSIFICATION_NAMES
+
+
+def _command(
+    sub, name: str, func, summary: str, description: str, examples: str
+) -> argparse.ArgumentParser:
+    """Add one subcommand whose ``--help`` shows a description and worked examples."""
+    parser = sub.add_parser(
+        name,
+        help=summary,
+        description=textwrap.fill(description, width=88),
+        epilog="examples:\n" + textwrap.indent(textwrap.dedent(examples).strip("\n"), "  "),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(func=func)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``course-data`` (one subparser per command)."""
     parser = argparse.ArgumentParser(
         prog="course-data",
         description="Verified course datasets: fetch real data with pinned hashes, or use "
@@ -292,66 +343,201 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    name_help = "registered dataset name (see `course-data list`)"
 
-    p = sub.add_parser("list", help="table of registered datasets")
-    p.set_defaults(func=cmd_list)
+    _command(
+        sub,
+        "list",
+        cmd_list,
+        "table of registered datasets",
+        "One line per registered dataset: kind, download size, licence, whether the real data "
+        "is cached (or how to get it) and whether an offline twin exists.",
+        "course-data list",
+    )
 
-    p = sub.add_parser("info", help="files, URLs, hashes, sizes, licence and citation of a dataset")
-    p.add_argument("name")
+    p = _command(
+        sub,
+        "info",
+        cmd_info,
+        "files, URLs, hashes, sizes, licence and citation of a dataset",
+        "Everything the registry knows about one dataset: description, licence, classes, and "
+        "each file with its pinned URL, hash and size.",
+        """
+        course-data info bbbc039
+        course-data info bccd --all-files
+        """,
+    )
+    p.add_argument("name", help=name_help)
     p.add_argument("--all-files", action="store_true", help="list every file (BCCD has 735)")
-    p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("fetch", help="download and verify a dataset (or build its twin)")
-    p.add_argument("name")
-    p.add_argument("--source", choices=source.MODES, help="default: $COURSE_DATA, else real")
-    p.set_defaults(func=cmd_fetch)
+    p = _command(
+        sub,
+        "fetch",
+        cmd_fetch,
+        "download and verify a dataset (or build its twin)",
+        "Download every file of a dataset into the cache, verify it against the registry's "
+        "pinned hash (a mismatching file is removed) and print where the files are. With "
+        "--source twin (or COURSE_DATA=twin) build the synthetic twin instead, offline.",
+        """
+        course-data fetch bbbc039
+        course-data fetch bloodmnist --source twin
+        COURSE_DATA_MIRROR=https://mirror.example.org/course course-data fetch bbbc039
+        """,
+    )
+    p.add_argument("name", help=name_help)
+    p.add_argument(
+        "--source",
+        choices=source.MODES,
+        help="real, twin or auto (default: $COURSE_DATA, else real)",
+    )
 
-    p = sub.add_parser("verify", help="re-hash cached files; exit 1 on any mismatch")
+    p = _command(
+        sub,
+        "verify",
+        cmd_verify,
+        "re-hash cached files; exit 1 on any mismatch",
+        "Re-hash the real files in the cache and compare them with the registry. Exit code 1 "
+        "when a file does not match.",
+        """
+        course-data verify
+        course-data verify bbbc039 bloodmnist -v
+        """,
+    )
     p.add_argument("names", nargs="*", help="datasets (default: everything cached)")
     p.add_argument("-v", "--verbose", action="store_true", help="also list files that are OK")
-    p.set_defaults(func=cmd_verify)
 
-    p = sub.add_parser("cite", help="BibTeX for datasets")
-    p.add_argument("names", nargs="*")
+    p = _command(
+        sub,
+        "cite",
+        cmd_cite,
+        "BibTeX for datasets",
+        "Print the BibTeX entries to cite when you use these datasets (the dataset paper and "
+        "the papers its licence asks you to cite).",
+        """
+        course-data cite bloodmnist
+        course-data cite bbbc039 dsb2018 > refs.bib
+        course-data cite --all > datasets.bib
+        """,
+    )
+    p.add_argument("names", nargs="*", help="registered dataset names")
     p.add_argument("--all", action="store_true", help="every registered dataset")
-    p.set_defaults(func=cmd_cite)
 
-    p = sub.add_parser("export", help="write a classification dataset as folder-per-label PNGs")
-    p.add_argument("name")
+    p = _command(
+        sub,
+        "export",
+        cmd_export,
+        "write a classification dataset as folder-per-label PNGs",
+        "Write a classification dataset as OUTPUT/{train,valid,test}/<class>/*.png (8-bit "
+        "RGB) plus manifest.csv: the layout of lowcost-capture, read unchanged by fastai "
+        "ImageDataLoaders.from_folder, torchvision ImageFolder and Keras. Datasets: "
+        + ", ".join(_exportable_names())
+        + ".",
+        """
+        course-data export bloodmnist --format imagefolder -o data/blood
+        course-data export bloodmnist -o data/blood_small --max-per-class 50
+        course-data export jurkat_mini -o data/jurkat --overwrite
+        """,
+    )
+    p.add_argument("name", help="classification dataset name")
     p.add_argument("--format", default="imagefolder", help="only imagefolder for now")
     p.add_argument("-o", "--output", required=True, help="output folder (must be new or empty)")
-    p.add_argument("--source", choices=source.MODES)
-    p.set_defaults(func=cmd_export)
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a non-empty output folder (only once the new one is complete)",
+    )
+    p.add_argument(
+        "--max-per-class", type=int, metavar="N", help="at most N images per class and split"
+    )
+    p.add_argument(
+        "--source", choices=source.MODES, help="real, twin or auto (default: $COURSE_DATA)"
+    )
 
-    p = sub.add_parser("pack", help="bundle verified datasets into a classroom pack zip")
-    p.add_argument("names", nargs="+")
+    p = _command(
+        sub,
+        "pack",
+        cmd_pack,
+        "bundle verified datasets into a classroom pack zip",
+        "On a connected machine: fetch and verify the datasets, then write one zip to carry "
+        "into a classroom without internet (`course-data unpack` installs it there).",
+        """
+        course-data pack bbbc039 bloodmnist -o classroom.zip
+        course-data pack bbbc039 -o classroom.zip --overwrite
+        """,
+    )
+    p.add_argument("names", nargs="+", help="registered dataset names")
     p.add_argument("-o", "--output", required=True, help="pack zip to write")
-    p.add_argument("--overwrite", action="store_true")
-    p.set_defaults(func=cmd_pack)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing pack file")
 
-    p = sub.add_parser("unpack", help="verify a classroom pack and install it into the cache")
-    p.add_argument("pack")
+    p = _command(
+        sub,
+        "unpack",
+        cmd_unpack,
+        "verify a classroom pack and install it into the cache",
+        "Offline: check every file of a classroom pack against the registry's hashes and "
+        "install the datasets into the cache (COURSE_DATA_DIR). A pack with a tampered file "
+        "installs nothing.",
+        """
+        course-data unpack classroom.zip
+        course-data unpack classroom.zip --only bloodmnist
+        """,
+    )
+    p.add_argument("pack", help="pack zip written by `course-data pack`")
     p.add_argument("--only", nargs="+", metavar="NAME", help="install only these datasets")
-    p.set_defaults(func=cmd_unpack)
 
-    p = sub.add_parser("import", help="register a folder you downloaded by hand (e.g. Kaggle)")
-    p.add_argument("name")
-    p.add_argument("path")
+    p = _command(
+        sub,
+        "import",
+        cmd_import,
+        "register a folder you downloaded by hand (e.g. Kaggle)",
+        "Register a dataset you had to download by hand (for example from Kaggle, which needs "
+        "an account): the folder is copied into the cache with a manifest of its hashes.",
+        """
+        course-data import foldscope_ascaris ~/Downloads/cell-cycle-experiments
+        course-data import foldscope_ascaris ~/Downloads/new-copy --overwrite
+        """,
+    )
+    p.add_argument("name", help="registered dataset name (kind: manual)")
+    p.add_argument("path", help="the unzipped folder you downloaded")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier import")
-    p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser(
-        "derive-jurkat-mini", help="build jurkat_mini from the BBBC048 zip (instructors)"
+    p = _command(
+        sub,
+        "derive-jurkat-mini",
+        cmd_derive,
+        "build jurkat_mini from the BBBC048 zip (instructors)",
+        "Instructors: derive the small jurkat_mini subset (every mitotic cell plus N "
+        "interphase cells per class, folder-per-label with a manifest of hashes) from the "
+        "1.6 GB BBBC048 zip.",
+        """
+        course-data fetch jurkat_bbbc048
+        course-data derive-jurkat-mini --source BBBC048v1.zip --interphase-per-class 300
+        course-data derive-jurkat-mini --source BBBC048v1.zip -o jurkat_mini/
+        """,
     )
     p.add_argument("--source", required=True, help="path of BBBC048v1.zip")
     p.add_argument("-o", "--output", help="output folder (default: the cache, ready to use)")
-    p.add_argument("--interphase-per-class", type=int, default=300, metavar="N")
-    p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=cmd_derive)
+    p.add_argument(
+        "--interphase-per-class",
+        type=int,
+        default=300,
+        metavar="N",
+        help="interphase cells kept per class (default 300)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the random pick (default 0)")
 
-    p = sub.add_parser("cache-dir", help="print the cache folder")
+    p = _command(
+        sub,
+        "cache-dir",
+        cmd_cache_dir,
+        "print the cache folder",
+        "Print the cache folder (set it with COURSE_DATA_DIR).",
+        """
+        course-data cache-dir
+        course-data cache-dir -v
+        """,
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="also show mode and mirror")
-    p.set_defaults(func=cmd_cache_dir)
     return parser
 
 
@@ -363,6 +549,9 @@ def main(argv: list[str] | None = None) -> int:
     except CourseDataError as error:
         print(f"course-data: error: {error}", file=sys.stderr)
         return error.exit_code
+    except OSError as error:  # a full disk, a read-only folder, a missing file: one line
+        print(f"course-data: error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("course-data: interrupted", file=sys.stderr)
         return 130

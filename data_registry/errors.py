@@ -72,5 +72,9 @@ class ManualDownloadRequired(CourseDataError):
     """A dataset that must be downloaded by hand (for example from Kaggle) and imported."""
 
 
+class WrongKindError(CourseDataError, ValueError):
+    """A registered dataset used where another kind is needed (e.g. exporting a segmentation set)."""
+
+
 class NotAvailableError(CourseDataError):
     """The requested source cannot provide this dataset (for example no twin exists)."""

@@ -28,7 +28,9 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
-from data_registry.loaders.classification import load_classification
+from data_registry.errors import CourseDataError, WrongKindError
+from data_registry.loaders.classification import CLASSIFICATION_NAMES, load_classification
+from data_registry.registry import get_dataset
 from data_registry.types import ClassificationData
 
 SPLITS = ("train", "valid", "test")
@@ -43,6 +45,10 @@ MANIFEST_COLUMNS = (
     "height",
     "data_source",
 )
+
+
+class ExportTargetError(CourseDataError, FileExistsError):
+    """The export folder exists and is not empty (or is a file): nothing was written."""
 
 
 def folder_safe(name: str) -> str:
@@ -84,6 +90,23 @@ def _png(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def check_target(out_dir: Path, overwrite: bool) -> None:
+    """Refuse an export target that is a file, or a non-empty folder unless ``overwrite``.
+
+    Raises
+    ------
+    ExportTargetError
+        With a message that says what to do instead.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ExportTargetError(f"{out_dir} exists and is not a folder; choose a new folder")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
+        raise ExportTargetError(
+            f"{out_dir} is not empty; choose a new folder, or replace it with overwrite=True "
+            "(`course-data export ... --overwrite`)"
+        )
+
+
 def write_imagefolder(
     data: ClassificationData,
     out_dir: Path,
@@ -109,13 +132,7 @@ def write_imagefolder(
         ``out_dir``.
     """
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise FileExistsError(f"{out_dir} exists and is not a folder")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
-        raise FileExistsError(
-            f"{out_dir} is not empty; choose a new folder or pass overwrite=True "
-            "(course-data export ... --overwrite)"
-        )
+    check_target(out_dir, overwrite)
     folders = [folder_safe(name) for name in data.class_names]
     if len(set(folders)) != len(folders):
         raise ValueError(f"class names {data.class_names} give clashing folder names {folders}")
@@ -217,6 +234,20 @@ def export_imagefolder(
     Path
         The folder, ready for ``fastai``'s
         ``ImageDataLoaders.from_folder(path, train="train", valid="valid")``.
+
+    Raises
+    ------
+    WrongKindError
+        ``name`` is not a classification dataset (checked before anything is loaded).
+    ExportTargetError
+        ``out_dir`` is a file, or a non-empty folder without ``overwrite``.
     """
+    dataset = get_dataset(name)
+    if name not in CLASSIFICATION_NAMES:
+        raise WrongKindError(
+            f"{name} is a {dataset.kind} dataset; export writes folder-per-label images of a "
+            f"classification dataset: {', '.join(CLASSIFICATION_NAMES)}"
+        )
+    check_target(Path(out_dir), overwrite)
     data = load_classification(name, source=source)
     return write_imagefolder(data, Path(out_dir), overwrite=overwrite, max_per_class=max_per_class)

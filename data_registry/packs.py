@@ -19,11 +19,12 @@ import shutil
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 from tqdm.auto import tqdm
 
 from data_registry import cache, fetch, source
-from data_registry.errors import PackError
+from data_registry.errors import OfflineError, PackError
 from data_registry.registry import Dataset, RemoteFile, get_dataset
 
 PACK_MANIFEST = "pack_manifest.json"
@@ -45,7 +46,16 @@ def _pack_members(dataset: Dataset) -> dict[str, Path]:
         files = source.get_files(dataset.name, "real", quiet=True)
         root = files.root
         return {path.relative_to(root).as_posix(): path for path in files.paths.values()}
-    return fetch.fetch_dataset(dataset.name)
+    try:
+        return fetch.fetch_dataset(dataset.name)
+    except OfflineError as error:
+        host = urlsplit(error.url or "").netloc or "the data host"
+        raise OfflineError(
+            f"cannot pack {dataset.name}: {host} cannot be reached. A classroom pack holds the "
+            "real data, so make it on a machine with internet access (twins need no pack: any "
+            "machine builds them offline with COURSE_DATA=twin).",
+            url=error.url,
+        ) from error
 
 
 def create_pack(names: list[str], output: Path, *, overwrite: bool = False) -> Path:
@@ -181,6 +191,8 @@ def unpack_pack(pack: Path, *, names: list[str] | None = None) -> dict[str, str]
         datasets are installed, bad ones are not installed at all.
     """
     pack = Path(pack)
+    if pack.is_dir():
+        raise PackError(f"{pack} is a folder; give the pack's .zip file")
     if not pack.is_file():
         raise PackError(f"no such pack: {pack}")
     cache.writable_cache()

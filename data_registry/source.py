@@ -256,10 +256,8 @@ def _twin_files(dataset: Dataset) -> DatasetFiles:
         if not complete:
             record = None
     if record is None:
-        cache.dataset_dir(dataset.name, "twin", create=False).parent.mkdir(
-            parents=True, exist_ok=True
-        )
-        cache.writable_cache()
+        cache.writable_cache()  # first, so an unusable COURSE_DATA_DIR gives a clear error
+        root.parent.mkdir(parents=True, exist_ok=True)
         tmp = root.with_name(f".{dataset.name}.tmp{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)

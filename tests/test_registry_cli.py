@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import hashlib
 import io
@@ -292,3 +293,78 @@ def test_export_imagefolder_is_wired(course_cache, tmp_path, capsys):
         capsys, "export", "jurkat_mini", "--format", "coco", "-o", str(tmp_path / "x")
     )
     assert code == 1 and "imagefolder" in err
+    # An existing export is never replaced silently; --overwrite replaces it (as --help says).
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    code, _, err = run(capsys, "export", "jurkat_mini", "-o", str(out), "--source", "real")
+    assert code == 1 and "--overwrite" in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+    code, _, err = run(
+        capsys, "export", "jurkat_mini", "-o", str(out), "--source", "real", "--overwrite",
+        "--max-per-class", "1",
+    )  # fmt: skip
+    assert code == 0, err
+    folders = {p.parent for p in pngs}
+    assert sorted(len(list(f.glob("*.png"))) for f in folders) == [1] * len(folders)
+
+
+def test_export_refuses_before_loading_anything(course_cache, tmp_path, capsys):
+    target = tmp_path / "mine"
+    target.mkdir()
+    (target / "notes.txt").write_text("keep me")
+    code, _, err = run(capsys, "export", "bloodmnist", "-o", str(target), "--source", "twin")
+    assert code == 1 and "Traceback" not in err and "--overwrite" in err
+    assert (target / "notes.txt").read_text() == "keep me"
+    assert not cache.dataset_dir("bloodmnist", "twin").exists()  # refused before building
+    code, _, err = run(capsys, "export", "bbbc039", "-o", str(tmp_path / "nuclei"))
+    assert code == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "segmentation" in err and "bloodmnist" in err
+    assert not (tmp_path / "nuclei").exists()
+
+
+def test_every_subcommand_help_has_a_description_and_examples():
+    parser = cli.build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(subparsers.choices) >= {"list", "info", "fetch", "export", "pack", "unpack"}
+    for name, subparser in subparsers.choices.items():
+        text = subparser.format_help()
+        assert subparser.description, name
+        assert f"examples:\n  course-data {name}" in text or "examples:\n  course-data" in text
+        examples = text.split("examples:\n", 1)[1]
+        assert f"course-data {name}" in examples, name
+        for action in subparser._actions:
+            assert action.help, f"course-data {name}: {action.dest} has no help"
+
+
+def test_bad_environment_gives_one_actionable_line(course_cache, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_DATA", "bogus")
+    code, _, err = run(capsys, "fetch", "cell")
+    assert code == 1 and "from COURSE_DATA" in err
+    monkeypatch.setenv("COURSE_DATA", "twin")
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    monkeypatch.setenv("COURSE_DATA_DIR", str(not_a_folder / "cache"))
+    code, _, err = run(capsys, "fetch", "cell", "--source", "twin")
+    assert code == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "COURSE_DATA_DIR" in err
+
+
+def test_pack_offline_and_unpack_a_folder_say_what_to_do(
+    course_cache, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("COURSE_DATA_MIRROR", closed_port_url())
+    code, _, err = run(capsys, "pack", "cell", "-o", str(tmp_path / "pack.zip"))
+    assert code == 1 and "machine with internet" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "pack.zip").exists()
+    code, _, err = run(capsys, "unpack", str(tmp_path))
+    assert code == 1 and "is a folder" in err
+
+
+def test_list_legend_and_licences_cut_at_a_word(course_cache, capsys):
+    assert cli.short_licence("CC-BY-4.0") == "CC-BY-4.0"
+    assert (
+        cli.short_licence("Allen Institute for Cell Science terms (x)") == "Allen Institute for..."
+    )
+    code, out, _ = run(capsys, "list")
+    assert code == 0 and "Allen Institute for..." in out and "size:" in out and "twin:" in out
+    header = out.splitlines()[0]
+    assert header.split() == ["name", "kind", "size", "licence", "real", "twin"]

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from data_registry.errors import WrongKindError
 from data_registry.loaders import bloodmnist
 from data_registry.loaders.files import dataset_files, find_file
 from data_registry.registry import get_dataset
 from data_registry.types import ClassificationData
 
 BLOODMNIST_FILES = {"bloodmnist": "bloodmnist.npz", "bloodmnist_64": "bloodmnist_64.npz"}
+#: The datasets :func:`load_classification` (and ``course-data export``) can read.
+CLASSIFICATION_NAMES = (
+    "bloodmnist",
+    "bloodmnist_64",
+    "jurkat_mini",
+    "bsccmnist_tiny",
+    "bsccm_tiny",
+)
 
 
 def load_classification(name: str, source: str | None = None) -> ClassificationData:
@@ -15,7 +24,7 @@ def load_classification(name: str, source: str | None = None) -> ClassificationD
 
     Parameters
     ----------
-    name : {"bloodmnist", "bloodmnist_64", "jurkat_mini", "bsccmnist_tiny"}
+    name : {"bloodmnist", "bloodmnist_64", "jurkat_mini", "bsccmnist_tiny", "bsccm_tiny"}
         Registry name.
     source : {None, "real", "twin", "auto"}
         None reads ``$COURSE_DATA`` (default ``auto``).
@@ -46,7 +55,7 @@ def load_classification(name: str, source: str | None = None) -> ClassificationD
         from data_registry.loaders.bsccm import bsccm_classification
 
         return bsccm_classification(name, source=source)
-    raise ValueError(
-        f"load_classification knows bloodmnist, bloodmnist_64, jurkat_mini, bsccmnist_tiny and "
-        f"bsccm_tiny, not {name!r}"
+    raise WrongKindError(
+        f"load_classification knows {', '.join(CLASSIFICATION_NAMES)}, not {name!r} "
+        f"(a {dataset.kind} dataset)"
     )

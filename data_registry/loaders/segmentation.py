@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from data_registry.errors import WrongKindError
 from data_registry.loaders import bbbc039, dsb2018
 from data_registry.loaders.files import dataset_files, find_file
+from data_registry.registry import get_dataset
 from data_registry.types import SegmentationData
 
 SPLIT_ALIASES = {
@@ -71,7 +73,10 @@ def load_segmentation(
         )
         pixel_size = None
     else:
-        raise ValueError(f"load_segmentation knows 'bbbc039' and 'dsb2018', not {name!r}")
+        raise WrongKindError(
+            f"load_segmentation knows 'bbbc039' and 'dsb2018', not {name!r} "
+            f"(a {get_dataset(name).kind} dataset)"
+        )
     return SegmentationData(
         name=name,
         source=files.source,
