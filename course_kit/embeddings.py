@@ -419,7 +419,9 @@ class ConvAutoencoder(nn.Module):
 
     The encoder halves the image size three times with strided convolutions (so ``image_size`` must
     be divisible by 8), then a linear layer squeezes the feature map into the latent vector. The
-    decoder mirrors it with transposed convolutions and ends in a sigmoid, so outputs lie in [0, 1].
+    decoder mirrors it with transposed convolutions and returns *logits*; :meth:`decode` passes them
+    through a sigmoid, so decoded images lie in [0, 1]. Leaky ReLUs keep units from dying on images
+    that are mostly zero (e.g. crops masked outside the nucleus).
 
     Parameters
     ----------
@@ -448,37 +450,41 @@ class ConvAutoencoder(nn.Module):
         flat = channels[-1] * self._map_size**2
         self.encoder = nn.Sequential(
             nn.Conv2d(in_channels, channels[0], 3, stride=2, padding=1),
-            nn.ReLU(),
+            nn.LeakyReLU(0.1),
             nn.Conv2d(channels[0], channels[1], 3, stride=2, padding=1),
-            nn.ReLU(),
+            nn.LeakyReLU(0.1),
             nn.Conv2d(channels[1], channels[2], 3, stride=2, padding=1),
-            nn.ReLU(),
+            nn.LeakyReLU(0.1),
             nn.Flatten(),
             nn.Linear(flat, latent_dim),
         )
         self.decoder_input = nn.Linear(latent_dim, flat)
         self.decoder = nn.Sequential(
-            nn.ReLU(),
+            nn.LeakyReLU(0.1),
             nn.ConvTranspose2d(channels[2], channels[1], 4, stride=2, padding=1),
-            nn.ReLU(),
+            nn.LeakyReLU(0.1),
             nn.ConvTranspose2d(channels[1], channels[0], 4, stride=2, padding=1),
-            nn.ReLU(),
+            nn.LeakyReLU(0.1),
             nn.ConvTranspose2d(channels[0], in_channels, 4, stride=2, padding=1),
-            nn.Sigmoid(),
         )
 
     def encode(self, batch: torch.Tensor) -> torch.Tensor:
         """Images ``(n, c, h, w)`` -> latent vectors ``(n, latent_dim)``."""
         return self.encoder(batch)
 
-    def decode(self, latents: torch.Tensor) -> torch.Tensor:
-        """Latent vectors ``(n, latent_dim)`` -> images ``(n, c, h, w)`` in [0, 1]."""
+    def decode_logits(self, latents: torch.Tensor) -> torch.Tensor:
+        """Latent vectors ``(n, latent_dim)`` -> pixel logits ``(n, c, h, w)`` (before the sigmoid)."""
         feature_map = self.decoder_input(latents).view(
             -1, self._map_channels, self._map_size, self._map_size
         )
         return self.decoder(feature_map)
 
+    def decode(self, latents: torch.Tensor) -> torch.Tensor:
+        """Latent vectors ``(n, latent_dim)`` -> images ``(n, c, h, w)`` in [0, 1]."""
+        return torch.sigmoid(self.decode_logits(latents))
+
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        """Images -> reconstructed images in [0, 1]."""
         return self.decode(self.encode(batch))
 
 
@@ -500,7 +506,11 @@ def train_autoencoder(
     seed: int = 0,
     show_progress: bool = True,
 ) -> list[float]:
-    """Train ``model`` to reproduce ``images`` (mean squared error, Adam optimiser).
+    """Train ``model`` to reproduce ``images`` (Adam optimiser).
+
+    The loss is the per-pixel binary cross-entropy between the decoder's logits and the image
+    (pixel values in [0, 1] as targets). Unlike the squared error after a sigmoid, its gradient does
+    not vanish when the output saturates, so training does not get stuck predicting a black image.
 
     Parameters
     ----------
@@ -516,13 +526,13 @@ def train_autoencoder(
     Returns
     -------
     list of float
-        The mean training loss of each epoch.
+        The mean training loss (binary cross-entropy) of each epoch.
     """
     tensor = images if isinstance(images, torch.Tensor) else images_to_tensor(images)
     _check_batch_fits(model, tensor)
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    loss_function = nn.MSELoss()
+    loss_function = nn.BCEWithLogitsLoss()
     history = []
     model.train()
     epoch_bar = tqdm(range(epochs), desc="autoencoder epochs", disable=not show_progress)
@@ -532,7 +542,7 @@ def train_autoencoder(
         for start in range(0, len(tensor), batch_size):
             batch = tensor[order[start : start + batch_size]]
             optimizer.zero_grad()
-            loss = loss_function(model(batch), batch)
+            loss = loss_function(model.decode_logits(model.encode(batch)), batch)
             loss.backward()
             optimizer.step()
             total += loss.item() * len(batch)
