@@ -254,3 +254,417 @@ def check_f1(answer, gt_labels, pred_labels):
     raise Wrong(
         "not the F1 at IoU 0.5: count a true positive for each ground-truth object whose best IoU is at least 0.5, then FP and FN"
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Lecture 4: single-cell measurement
+# ---------------------------------------------------------------------------------------
+
+
+def _label_ids(labels):
+    labels = np.asarray(labels)
+    return np.unique(labels[labels > 0])
+
+
+@check("Exercise 4.1 (a feature table)")
+def check_feature_table(answer, labels, image):
+    """Check a per-object table with ``label``, ``area`` and a mean-intensity column."""
+    import pandas as pd
+
+    require(
+        isinstance(answer, pd.DataFrame),
+        f"answer_table should be a pandas DataFrame (pd.DataFrame(...)), not a {type(answer).__name__}",
+    )
+    ids = _label_ids(labels)
+    require(
+        len(answer) == len(ids),
+        f"the table has {len(answer)} rows but the label image has {len(ids)} objects: one row per object",
+    )
+    for column in ("label", "area"):
+        require(column in answer.columns, f"the table needs a column {column!r}")
+    mean_columns = [c for c in answer.columns if "mean" in c and "intensity" in c]
+    require(
+        mean_columns, "the table needs a mean intensity column (pass the image as intensity_image)"
+    )
+    table = answer.set_index("label").sort_index()
+    require(
+        np.array_equal(table.index.to_numpy(), ids),
+        "the 'label' column should list every object once",
+    )
+    areas = np.bincount(np.asarray(labels).ravel())[ids]
+    require(
+        np.allclose(table["area"].to_numpy(), areas),
+        "the areas do not match the objects' pixel counts",
+    )
+    from scipy import ndimage
+
+    means = ndimage.mean(np.asarray(image, float), labels, ids)
+    require(
+        np.allclose(table[mean_columns[0]].to_numpy(), means, rtol=1e-4),
+        f"{mean_columns[0]!r} does not match the mean of the image inside each object: which image did you measure?",
+    )
+    return f"{len(ids)} objects"
+
+
+@check("Exercise 4.2 (integrated intensity, a proxy for DNA content)")
+def check_integrated_intensity(answer, labels, image):
+    """Check the summed intensity per object, in increasing label order."""
+    from scipy import ndimage
+
+    ids = _label_ids(labels)
+    values = np.asarray(answer, dtype=float).ravel()
+    require(
+        values.size == len(ids), f"expected one value per object ({len(ids)}), got {values.size}"
+    )
+    image = np.asarray(image, float)
+    expected = ndimage.sum(image, labels, ids)
+    if np.allclose(values, expected, rtol=1e-4):
+        return ""
+    if np.allclose(values, ndimage.mean(image, labels, ids), rtol=1e-4):
+        raise Wrong("these are mean intensities; the DNA content is the total over the nucleus")
+    if np.allclose(values, np.bincount(np.asarray(labels).ravel())[ids]):
+        raise Wrong("these are areas; weight each pixel by its intensity")
+    if np.allclose(np.sort(values), np.sort(expected), rtol=1e-4):
+        raise Wrong("the right values, in the wrong order: sort by label")
+    raise Wrong("the values differ from the sum of intensities inside each nucleus")
+
+
+@check("Exercise 4.3 (quality control: objects cut by the border)")
+def check_border_removed(answer, labels):
+    """Check a label image without the objects that touch the image border."""
+    from skimage.segmentation import clear_border
+
+    labels = np.asarray(labels)
+    result = require_array(answer, labels.shape, "answer_interior")
+    kept = set(_label_ids(result).tolist())
+    expected = set(_label_ids(clear_border(labels)).tolist())
+    if kept == expected and np.array_equal(result > 0, np.isin(labels, list(expected))):
+        return f"{len(_label_ids(labels)) - len(expected)} border objects removed, {len(expected)} kept"
+    touching = kept - expected
+    if touching:
+        raise Wrong(f"{len(touching)} kept objects still touch the image border")
+    missing = expected - kept
+    if missing:
+        raise Wrong(f"{len(missing)} objects that do not touch the border were removed too")
+    raise Wrong(
+        "the right objects are kept, but their pixels changed: keep the labels as they were"
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Lecture 5: classical machine learning
+# ---------------------------------------------------------------------------------------
+
+
+@check("Exercise 5.1 (balanced accuracy of a baseline)")
+def check_balanced_accuracy(answer, y_true, y_pred):
+    """Check a balanced accuracy computed for given true and predicted labels."""
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score
+
+    value = require_number(answer, "answer_balanced")
+    require(0 <= value <= 1, f"balanced accuracy is between 0 and 1, yours is {value:.3f}")
+    if np.isclose(value, balanced_accuracy_score(y_true, y_pred), atol=1e-6):
+        return f"plain accuracy would say {accuracy_score(y_true, y_pred):.2f}"
+    if np.isclose(value, accuracy_score(y_true, y_pred), atol=1e-6):
+        raise Wrong(
+            "that is the plain accuracy; balanced accuracy is the mean of the recall of each class"
+        )
+    raise Wrong(
+        "not the mean over classes of each class's recall (correct in the class / size of the class)"
+    )
+
+
+def _fitted_classifier(answer, x_valid, y_valid, x_train, y_train, margin=0.05):
+    """Check a fitted classifier: its validation balanced accuracy near a scaled reference."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    require(hasattr(answer, "predict"), "answer_model should be a fitted scikit-learn model")
+    try:
+        predicted = answer.predict(x_valid)
+    except Exception as error:  # NotFittedError and shape errors
+        raise Wrong(
+            f"answer_model cannot predict yet ({type(error).__name__}): call .fit(x_train, y_train)"
+        ) from error
+    score = balanced_accuracy_score(y_valid, predicted)
+    reference = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(
+        x_train, y_train
+    )
+    target = balanced_accuracy_score(y_valid, reference.predict(x_valid)) - margin
+    chance = 1 / len(np.unique(y_valid))
+    if score >= target:
+        return f"validation balanced accuracy {score:.2f} (chance {chance:.2f})"
+    steps = getattr(answer, "steps", [])
+    if not any("scaler" in type(step).__name__.lower() for _, step in steps):
+        raise Wrong(
+            f"validation balanced accuracy {score:.2f}: the features have very different scales; standardise them inside a pipeline"
+        )
+    raise Wrong(
+        f"validation balanced accuracy {score:.2f} is low; was it trained on the training set with enough iterations?"
+    )
+
+
+def _group_split(answer, groups, min_share=0.15, max_share=0.4):
+    """Check a boolean test mask that never puts one group (image, photo) on both sides."""
+    groups = np.asarray(groups)
+    mask = require_array(answer, groups.shape, "answer_test")
+    require(mask.dtype == bool, f"answer_test should be True/False per row, not {mask.dtype}")
+    shared = np.intersect1d(groups[mask], groups[~mask])
+    require(
+        shared.size == 0,
+        f"{shared.size} groups have rows in both training and test: choose whole groups for the test set",
+    )
+    share = float(mask.mean())
+    require(
+        min_share <= share <= max_share,
+        f"{share:.0%} of the rows are in the test set; aim for {min_share:.0%}-{max_share:.0%}",
+    )
+    return f"{len(np.unique(groups[mask]))} of {len(np.unique(groups))} groups in the test set"
+
+
+check_fitted_classifier = check("Exercise 5.2 (a scaled logistic regression)")(_fitted_classifier)
+check_group_split = check("Exercise 5.3 (split by image, not by cell)")(_group_split)
+
+
+# ---------------------------------------------------------------------------------------
+# Lecture 6: CNN classification
+# ---------------------------------------------------------------------------------------
+
+
+@check("Exercise 6.1 (a vertical-edge kernel)")
+def check_edge_kernel(answer):
+    """Check a 3x3 kernel: zero on flat areas, strong on vertical edges, weak on horizontal."""
+    from scipy import ndimage
+
+    kernel = require_array(answer, (3, 3), "answer_kernel").astype(float)
+    require(
+        np.isclose(kernel.sum(), 0, atol=1e-6),
+        f"on a flat area the response is the sum of the weights ({kernel.sum():.2f}); it should be 0",
+    )
+    vertical = np.zeros((9, 9))
+    vertical[:, 5:] = 1.0
+    vertical_response = np.abs(ndimage.correlate(vertical, kernel))[2:-2, 2:-2].max()
+    horizontal_response = np.abs(ndimage.correlate(vertical.T, kernel))[2:-2, 2:-2].max()
+    require(
+        vertical_response > 0,
+        "the kernel does not respond to a vertical edge (dark left, bright right)",
+    )
+    require(
+        vertical_response > 3 * horizontal_response,
+        "the kernel responds to horizontal edges about as much as to vertical ones: compare left and right columns, not rows",
+    )
+    return ""
+
+
+@check("Exercise 6.2 (parameters of a convolution layer)")
+def check_conv_parameters(answer, layer):
+    """Check the number of learnable parameters of a ``torch.nn.Conv2d`` layer."""
+    count = require_number(answer, "answer_parameters")
+    expected = sum(p.numel() for p in layer.parameters())
+    weights = layer.weight.numel()
+    if count == expected:
+        return ""
+    if count == weights:
+        raise Wrong("you counted the weights; each output channel also has a bias")
+    if layer.bias is not None and count == weights // layer.in_channels + layer.out_channels:
+        raise Wrong(
+            "each kernel looks at every input channel: kernel height x width x input channels weights per output channel"
+        )
+    raise Wrong(
+        f"{int(count)} is not it: weights per output channel = in_channels x kernel height x kernel width, plus one bias"
+    )
+
+
+_AUGMENTATIONS = {
+    "flip": None,
+    "rotate90": None,
+    "brightness": "brightness changes alter the measured intensity, which is the signal in fluorescence",
+    "zoom": "zoom changes the apparent cell size, which tells cell types apart",
+    "rotate_any_angle": "rotations by arbitrary angles invent pixels in the corners",
+    "hue": "hue changes mix up the channels, which hold different stains",
+}
+
+
+@check("Exercise 6.3 (augmentations for fluorescence cells)")
+def check_augmentations(answer):
+    """Check the chosen augmentation names for fluorescence single-cell images."""
+    require(
+        isinstance(answer, (list, tuple, set)), "answer_augmentations should be a list of names"
+    )
+    chosen = set(answer)
+    unknown = chosen - set(_AUGMENTATIONS)
+    require(not unknown, f"unknown names {sorted(unknown)}; choose from {sorted(_AUGMENTATIONS)}")
+    harmful = [_AUGMENTATIONS[name] for name in sorted(chosen) if _AUGMENTATIONS[name]]
+    require(not harmful, "; ".join(harmful))
+    safe = {name for name, reason in _AUGMENTATIONS.items() if reason is None}
+    missing = safe - chosen
+    require(
+        not missing,
+        f"{len(missing)} more transform(s) change no pixel value and are safe for cells",
+    )
+    return ""
+
+
+# ---------------------------------------------------------------------------------------
+# Lecture 7: rare classes
+# ---------------------------------------------------------------------------------------
+
+
+@check("Exercise 7.1 (accuracy of always guessing the majority class)")
+def check_majority_accuracy(answer, y_train, y_test):
+    """Check the test accuracy of predicting the most common training class for every cell."""
+    value = require_number(answer, "answer_accuracy")
+    majority = np.bincount(np.asarray(y_train)).argmax()
+    expected = float(np.mean(np.asarray(y_test) == majority))
+    if np.isclose(value, expected, atol=1e-6):
+        return f"{expected:.0%} without looking at a single image"
+    if np.isclose(value, expected * 100, atol=1e-4):
+        raise Wrong("give the accuracy as a fraction between 0 and 1, not a percentage")
+    require(0 <= value <= 1, "accuracy is between 0 and 1")
+    raise Wrong(
+        "predict the most frequent class of the training set for every test cell, then count the hits"
+    )
+
+
+@check("Exercise 7.2 (inverse-frequency class weights)")
+def check_class_weights(answer, y_train, n_classes):
+    """Check weights proportional to 1/count per class, averaging 1 over classes."""
+    weights = require_array(np.asarray(answer, dtype=float), (n_classes,), "answer_weights")
+    counts = np.bincount(np.asarray(y_train), minlength=n_classes).astype(float)
+    expected = len(y_train) / (n_classes * counts)
+    if np.allclose(weights, expected, rtol=1e-4):
+        return f"the rarest class weighs {expected.max() / expected.min():.0f}x the most common"
+    if np.allclose(weights / weights.sum(), (1 / counts) / (1 / counts).sum(), rtol=1e-4):
+        raise Wrong("the proportions are right; now scale them so that their mean is 1")
+    if np.argmax(weights) == np.argmax(counts):
+        raise Wrong("the most common class has the largest weight; rare classes should weigh more")
+    raise Wrong("each weight should be proportional to 1 / (number of training cells of the class)")
+
+
+@check("Exercise 7.3 (macro-F1)")
+def check_macro_f1(answer, y_true, y_pred):
+    """Check a macro-averaged F1 score (unweighted mean of per-class F1)."""
+    from sklearn.metrics import f1_score
+
+    value = require_number(answer, "answer_macro_f1")
+    labels = np.unique(np.concatenate([np.asarray(y_true), np.asarray(y_pred)]))
+    expected = f1_score(y_true, y_pred, average="macro", labels=labels, zero_division=0)
+    if np.isclose(value, expected, atol=1e-6):
+        return ""
+    if np.isclose(value, f1_score(y_true, y_pred, average="weighted", zero_division=0), atol=1e-6):
+        raise Wrong("that is the frequency-weighted F1; macro-F1 gives every class the same say")
+    if np.isclose(value, f1_score(y_true, y_pred, average="micro", zero_division=0), atol=1e-6):
+        raise Wrong(
+            "that is the micro-F1 (equal to accuracy here); average the per-class F1 instead"
+        )
+    raise Wrong("compute F1 for each class separately, then take their plain mean")
+
+
+# ---------------------------------------------------------------------------------------
+# Lecture 8: your own data
+# ---------------------------------------------------------------------------------------
+
+
+@check("Exercise 8.1 (tiles per photo)")
+def check_tiles_per_photo(answer, manifest):
+    """Check a pandas Series: number of tiles per photo (the manifest's ``group`` column)."""
+    import pandas as pd
+
+    require(
+        isinstance(answer, pd.Series),
+        "answer_tiles should be a pandas Series (one value per photo)",
+    )
+    expected = manifest.groupby("group").size()
+    require(
+        len(answer) == len(expected),
+        f"{len(answer)} values, but there are {len(expected)} photos (the 'group' column)",
+    )
+    require(
+        answer.sort_index().astype(int).equals(expected.sort_index().astype(int)),
+        "the counts differ from the number of manifest rows of each photo",
+    )
+    return f"{int(expected.min())}-{int(expected.max())} tiles per photo"
+
+
+check_photo_split = check("Exercise 8.2 (split by photo, not by tile)")(_group_split)
+
+
+# ---------------------------------------------------------------------------------------
+# Lecture 9: unsupervised learning
+# ---------------------------------------------------------------------------------------
+
+
+@check("Exercise 9.1 (variance explained by two principal components)")
+def check_explained_variance(answer, features):
+    """Check the fraction of variance the first two PCs of standardised features explain."""
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler
+
+    value = require_number(answer, "answer_explained")
+    if 1 < value <= 100:
+        raise Wrong("give a fraction between 0 and 1, not a percentage")
+    require(0 < value <= 1, "a fraction of the variance is between 0 and 1")
+    scaled = StandardScaler().fit_transform(features)
+    expected = PCA(n_components=2).fit(scaled).explained_variance_ratio_.sum()
+    if np.isclose(value, expected, atol=1e-3):
+        return ""
+    raw = PCA(n_components=2).fit(np.asarray(features, float)).explained_variance_ratio_.sum()
+    if np.isclose(value, raw, atol=1e-3):
+        raise Wrong(
+            "this PCA ran on unscaled features, where the largest-valued feature dominates; standardise first"
+        )
+    single = PCA(n_components=2).fit(scaled).explained_variance_ratio_
+    if np.isclose(value, single[0], atol=1e-3):
+        raise Wrong("that is the first component only; add the second")
+    raise Wrong("not the summed explained variance ratio of the first two components")
+
+
+@check("Exercise 9.2 (k-means clusters against the classes)")
+def check_clusters(answer, features, true_labels, margin=0.1):
+    """Check cluster labels: as many clusters as classes, agreement near a k-means reference."""
+    from sklearn.metrics import adjusted_rand_score
+
+    from course_kit.embeddings import kmeans_clusters
+
+    clusters = require_array(np.asarray(answer), (len(true_labels),), "answer_clusters")
+    n_classes = len(np.unique(true_labels))
+    found = len(np.unique(clusters))
+    require(found == n_classes, f"{found} clusters; ask k-means for one per class ({n_classes})")
+    agreement = adjusted_rand_score(true_labels, clusters)
+    reference = adjusted_rand_score(true_labels, kmeans_clusters(features, n_classes, seed=0))
+    if agreement >= reference - margin:
+        return f"adjusted Rand index {agreement:.2f}"
+    raise Wrong(
+        f"adjusted Rand index {agreement:.2f} is low: were the features standardised before k-means?"
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Lecture 10: computational microscopy
+# ---------------------------------------------------------------------------------------
+
+check_label_free_classifier = check("Exercise 10.2 (cell type from label-free images)")(
+    _fitted_classifier
+)
+
+
+@check("Exercise 10.1 (differential phase contrast)")
+def check_dpc(answer, left, right):
+    """Check DPC = (left - right) / (left + right) computed in floating point."""
+    left = np.asarray(left, float)
+    right = np.asarray(right, float)
+    result = require_array(answer, left.shape, "answer_dpc").astype(float)
+    expected = (left - right) / np.maximum(left + right, 1e-9)
+    if np.allclose(result, expected, atol=1e-3):
+        return ""
+    if np.allclose(result, -expected, atol=1e-3):
+        raise Wrong("the sign is flipped: left minus right")
+    if np.allclose(result, left - right, atol=1e-3):
+        raise Wrong("divide by the total (left + right) so that brighter illumination cancels")
+    require(
+        np.abs(result).max() <= 1.0001,
+        "DPC lies between -1 and 1; did integer arithmetic wrap around? Convert to float first",
+    )
+    raise Wrong("the values differ from (left - right) / (left + right)")

@@ -20,7 +20,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((REPO_ROOT / "exercises" / "source").glob("*.ipynb"))
 CHECK_CALL = re.compile(r"^check_\w+\(", re.MULTILINE)
 STATUS_LINE = re.compile(
-    r"^(✅|❌|⏳) (Exercise [^:]+): (passed|failed|not done yet)", re.MULTILINE
+    r"^(✅|❌|⏳) (Exercise \d+\.\d+ \([^)]*\)): (passed|failed|not done yet)", re.MULTILINE
 )
 
 pytestmark = pytest.mark.slow
