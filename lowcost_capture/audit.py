@@ -25,6 +25,10 @@ from .split import SPLITS
 _METADATA_KEYS = ("exif", "xmp", "XML:com.adobe.xmp", "icc_profile", "Raw profile type exif")
 
 
+class NotADatasetError(ValueError):
+    """The folder holds neither a manifest.csv nor train/valid/test folders of images."""
+
+
 @dataclass
 class AuditReport:
     """Findings of :func:`audit`. ``ok`` is True when no problem was found."""
@@ -142,8 +146,21 @@ def audit(dataset, max_bits: int = NEAR_DUPLICATE_BITS) -> AuditReport:
     Returns
     -------
     AuditReport
+
+    Raises
+    ------
+    NotADatasetError
+        ``dataset`` has no ``manifest.csv`` and no ``train/``, ``valid/`` or ``test/`` folder,
+        so there is nothing to audit (a typo, or the photo folder instead of the dataset).
     """
     dataset = Path(dataset)
+    if not (dataset / MANIFEST_NAME).is_file() and not any(
+        (dataset / split).is_dir() for split in SPLITS
+    ):
+        raise NotADatasetError(
+            f"{dataset} is not a dataset: it has no {MANIFEST_NAME} and no "
+            f"{'/, '.join(SPLITS)}/ folders; give the folder you passed to `ingest --out`"
+        )
     report = AuditReport(dataset)
     manifest = read_csv_rows(dataset / MANIFEST_NAME)
     by_path = {row["path"]: row for row in manifest}

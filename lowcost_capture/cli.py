@@ -31,6 +31,11 @@ found, 2 bad arguments or refused label, 3 dataset locked by another ingest.
 """
 
 
+def _examples(*lines: str) -> str:
+    """An ``examples:`` epilog, one command per line."""
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
 def _fractions(text: str) -> dict[str, float]:
     try:
         values = [float(part) for part in text.split(",")]
@@ -92,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="check a dataset for leakage and damaged files",
         description="Class counts, group leakage, near duplicates across splits, unreadable "
         "images, manifest mismatches. Exit code 1 when a problem is found.",
+        epilog=_examples(
+            "lowcost-capture audit dataset",
+            "lowcost-capture audit data/blood     # a `course-data export` folder works too",
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     audit.add_argument("dataset", help="dataset folder")
 
@@ -99,7 +109,15 @@ def build_parser() -> argparse.ArgumentParser:
         "calibrate",
         help="micrometres per pixel from a stage-micrometer or grid photo",
         description="Measures the spacing of the lines of a stage micrometer or grid slide and "
-        "stores um/px for the session in DATASET/calibration/SESSION.json.",
+        "stores um/px for the session in DATASET/calibration/SESSION.json; "
+        "`ingest --session SESSION --target-um-per-px X` then resamples to a common scale.",
+        epilog=_examples(
+            "lowcost-capture calibrate micrometer.jpg --known-um 10          # just measure",
+            "lowcost-capture calibrate micrometer.jpg --known-um 10 --out dataset --session monday",
+            "lowcost-capture calibrate grid.jpg --known-um 50 --out dataset --session monday "
+            "--replace",
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     calibrate.add_argument("photo", help="photo of the micrometer or grid")
     calibrate.add_argument(
@@ -114,7 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser(
         "report",
         help="contact sheets per label, HTML page and QC summary",
-        description="Writes DATASET/report/index.html and contact_<label>.png.",
+        description="Writes DATASET/report/index.html (QC summary, audit findings, rejected "
+        "photos) and one contact sheet contact_<label>.png per label.",
+        epilog=_examples(
+            "lowcost-capture report dataset        # then open dataset/report/index.html",
+            "lowcost-capture report dataset --out /tmp/dataset_report",
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     report.add_argument("dataset", help="dataset folder")
     report.add_argument("--out", help="report folder (default DATASET/report)")
@@ -202,9 +226,13 @@ def main(argv: list[str] | None = None) -> int:
             )
             return EXIT_USAGE
         if args.command == "audit":
-            from .audit import audit
+            from .audit import NotADatasetError, audit
 
-            findings = audit(args.dataset)
+            try:
+                findings = audit(args.dataset)
+            except NotADatasetError as error:
+                print(f"lowcost-capture audit: error: {error}", file=sys.stderr)
+                return EXIT_USAGE
             print(findings.text())
             return EXIT_OK if findings.ok else EXIT_PROBLEMS
         from .report import report
@@ -219,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     except DatasetLockedError as error:
         print(f"lowcost-capture: {error}", file=sys.stderr)
         return EXIT_LOCKED
+    except OSError as error:  # a read-only or full disk: one line, not a traceback
+        print(f"lowcost-capture {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_PROBLEMS
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,7 @@ import html
 import io
 from collections import Counter
 from pathlib import Path
+from urllib.parse import quote
 
 from PIL import Image, ImageDraw, ImageOps
 
@@ -77,7 +78,8 @@ def qc_summary(dataset: Path) -> dict:
     rejected = read_csv_rows(Path(dataset) / REJECTED_NAME)
     return {
         "images": len(manifest),
-        "photos": len({row["source_sha256"] for row in manifest}),
+        # A `course-data export` manifest has no source_sha256: each image is its own source.
+        "photos": len({row.get("source_sha256") or row["path"] for row in manifest}),
         "by_label_split": Counter((row["label"], row["split"]) for row in manifest),
         "qc_status": Counter(row.get("qc_status", "") for row in manifest),
         "fov_flag": Counter(row.get("fov_flag", "") for row in manifest),
@@ -126,7 +128,7 @@ def report(dataset, out_dir=None, thumb: int = 128) -> Path:
         write_bytes_atomic(out_dir / name, buffer.getvalue())
         sections.append(
             f"<h2>{html.escape(label)} ({len(rows)} images)</h2>"
-            f'<img src="{name}" alt="contact sheet of {html.escape(label)}">'
+            f'<img src="{quote(name)}" alt="contact sheet of {html.escape(label)}">'
         )
 
     counts = [

@@ -53,6 +53,11 @@ def test_help_lists_commands_and_examples(capsys):
     with pytest.raises(SystemExit):
         main(["ingest", "--help"])
     assert "--label" in capsys.readouterr().out
+    for command in ("ingest", "audit", "calibrate", "report"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        examples = capsys.readouterr().out.split("examples:\n", 1)[1]
+        assert f"  lowcost-capture {command} " in examples, command
 
 
 def test_audit_passes_clean_dataset_and_catches_planted_leaks(dataset, capsys):
@@ -110,6 +115,34 @@ def test_report_and_audit_refuse_missing_dataset(tmp_path):
     assert main(["report", str(tmp_path / "nope")]) == 2
     (tmp_path / "empty").mkdir()
     assert main(["report", str(tmp_path / "empty")]) == 2
+
+
+def test_audit_refuses_a_folder_that_is_not_a_dataset(session, capsys):
+    # The photo folder instead of the dataset: no manifest, no split folders. Saying "no
+    # leakage found" there would be a false all-clear.
+    assert main(["audit", str(session / "photos")]) == 2
+    assert "is not a dataset" in capsys.readouterr().err
+    assert main(["audit", str(session)]) == 2
+
+
+def test_audit_and_report_read_a_course_data_export(tmp_path):
+    from data_registry.export import write_imagefolder
+    from data_registry.types import ClassificationData
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 255, (6, 28, 28, 3), dtype=np.uint8)
+    y = np.array([0, 1, 0, 1, 0, 1])
+    data = ClassificationData(
+        name="toy", source="twin", x_train=x, y_train=y, x_valid=x[:2], y_valid=y[:2],
+        x_test=x[2:4], y_test=y[2:4], class_names=("red cells", "platelet"), image_axes="NYXC",
+    )  # fmt: skip
+    exported = write_imagefolder(data, tmp_path / "export")
+    findings = audit(exported)
+    assert findings.counts["train"]["red_cells"] == 3
+    assert main(["report", str(exported)]) == 0  # no source_sha256 column in an export
+    page = (exported / "report" / "index.html").read_text()
+    assert 'src="contact_red%20cells.png"' in page
+    assert (exported / "report" / "contact_red cells.png").is_file()
 
 
 def test_calibrate_reports_missing_pattern_and_bad_arguments(session, tmp_path):
