@@ -448,7 +448,12 @@ def check_edge_kernel(answer):
     vertical_response = np.abs(ndimage.correlate(vertical, kernel))[2:-2, 2:-2].max()
     horizontal_response = np.abs(ndimage.correlate(vertical.T, kernel))[2:-2, 2:-2].max()
     require(
-        vertical_response > 0,
+        vertical_response > 1e-9 or horizontal_response < 1e-9,
+        "the kernel finds horizontal edges (top to bottom) instead of vertical ones: compare "
+        "the left and right columns, not the rows",
+    )
+    require(
+        vertical_response > 1e-9,
         "the kernel does not respond to a vertical edge (dark left, bright right)",
     )
     require(
