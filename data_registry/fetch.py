@@ -31,6 +31,7 @@ from filelock import FileLock
 from tqdm.auto import tqdm
 
 from data_registry import cache
+from data_registry.atomic import atomic_write_json
 from data_registry.errors import (
     CorruptArchiveError,
     DownloadError,
@@ -101,18 +102,12 @@ def _read_marker(folder: Path) -> dict:
         return {}
 
 
-def _write_json_atomic(path: Path, payload: dict) -> None:
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(payload, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def record_verified(folder: Path, file_name: str, path: Path, digest: str | None) -> None:
     """Remember that ``path`` was verified (size + mtime), so later checks can skip re-hashing."""
     marker = _read_marker(folder)
     stat = path.stat()
     marker[file_name] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "digest": digest}
-    _write_json_atomic(folder / VERIFIED_MARKER, marker)
+    atomic_write_json(folder / VERIFIED_MARKER, marker, sort_keys=True)
 
 
 def forget_verified(folder: Path, file_name: str) -> None:
@@ -121,7 +116,7 @@ def forget_verified(folder: Path, file_name: str) -> None:
     if marker.pop(file_name, None) is None:
         return
     if marker:
-        _write_json_atomic(folder / VERIFIED_MARKER, marker)
+        atomic_write_json(folder / VERIFIED_MARKER, marker, sort_keys=True)
     else:
         (folder / VERIFIED_MARKER).unlink(missing_ok=True)
 

@@ -8,7 +8,6 @@ at the folder. The user's folder is only read, never changed or copied.
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
 from data_registry import cache, fetch
+from data_registry.atomic import atomic_write_json
 from data_registry.errors import CourseDataError
 from data_registry.registry import get_dataset
 from data_registry.source import IMPORT_MANIFEST
@@ -97,10 +97,7 @@ def import_folder(name: str, folder: Path, *, overwrite: bool = False) -> Path:
         "n_images": len(images),
         "files": entries,
     }
-    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
-    os.replace(tmp, target)
-    return target
+    return atomic_write_json(target, record)
 
 
 def verify_import(name: str) -> list[tuple[str, str, str | None]]:

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
 import tarfile
-import tempfile
 import zipfile
 from collections.abc import Iterable
-from pathlib import Path
 
 import numpy as np
 import tifffile
@@ -24,34 +21,6 @@ from PIL import Image
 ZIP_DATE_TIME = (2020, 1, 1, 0, 0, 0)
 #: Modification time (seconds since the epoch) stored in every tar member.
 TAR_MTIME = 1577836800  # 2020-01-01T00:00:00Z
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file and ``os.replace``.
-
-    Parameters
-    ----------
-    path : Path
-        Destination file; its folder is created if needed.
-    data : bytes
-        The complete file content.
-
-    Returns
-    -------
-    Path
-        ``path``.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def zip_bytes(members: Iterable[tuple[str, bytes]]) -> bytes:

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from data_registry.atomic import atomic_write_bytes
 from data_registry.twins.archive import (
     apple_double_stub,
-    atomic_write_bytes,
     png_bytes,
     tiff_bytes,
     zip_bytes,

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from data_registry.twins.archive import atomic_write_bytes, jpeg_bytes
+from data_registry.atomic import atomic_write_bytes
+from data_registry.twins.archive import jpeg_bytes
 
 SEED = 4
 IMAGE_NUMBERS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12)

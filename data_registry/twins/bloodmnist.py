@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+from data_registry.atomic import atomic_write_bytes
 from data_registry.registry import BLOOD_CLASSES
-from data_registry.twins.archive import atomic_write_bytes, npz_bytes
+from data_registry.twins.archive import npz_bytes
 
 CLASS_NAMES = BLOOD_CLASSES
 #: Images per class in the real BloodMNIST (Acevedo et al. 2020), used as class weights.

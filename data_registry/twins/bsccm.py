@@ -35,7 +35,8 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from data_registry.twins.archive import atomic_write_bytes, tar_gz_bytes
+from data_registry.atomic import atomic_write_bytes
+from data_registry.twins.archive import tar_gz_bytes
 
 LED_CHANNELS = (
     "Brightfield",

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from data_registry.twins.archive import atomic_write_bytes, tiff_bytes, zip_bytes
+from data_registry.atomic import atomic_write_bytes
+from data_registry.twins.archive import tiff_bytes, zip_bytes
 from data_registry.twins.nuclei import camera_noise, illumination_field, place_nuclei, render_nuclei
 
 SEED = 2018

@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+from data_registry.atomic import atomic_write_bytes
 from data_registry.registry import JURKAT_CLASSES
-from data_registry.twins.archive import atomic_write_bytes, jpeg_bytes, zip_bytes
+from data_registry.twins.archive import jpeg_bytes, zip_bytes
 
 SEED = 48
 SIZE = 64

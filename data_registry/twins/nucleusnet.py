@@ -24,7 +24,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from scipy import ndimage
 
-from data_registry.twins.archive import atomic_write_bytes, tiff_bytes
+from data_registry.atomic import atomic_write_bytes
+from data_registry.twins.archive import tiff_bytes
 from data_registry.twins.nuclei import smooth_noise
 
 SEED = 10_000

@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from data_registry.twins.archive import atomic_write_bytes, jpeg_bytes, png_bytes, tiff_bytes
+from data_registry.atomic import atomic_write_bytes
+from data_registry.twins.archive import jpeg_bytes, png_bytes, tiff_bytes
 from data_registry.twins.nuclei import (
     camera_noise,
     illumination_field,
