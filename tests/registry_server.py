@@ -13,6 +13,9 @@ Faults are queued per path and consumed one per request: an int status (404, 429
 ``"truncate"`` (announce the full length, send half of the body, close), or ``"drop"`` (close
 the connection without any answer). ``honour_range = False`` makes the server ignore ``Range``.
 Every request is recorded in ``requests`` as ``(method, path, headers)``.
+
+The ``course_cache`` fixture (an empty cache, no mirror, no tokens, fast backoff) is shared by
+the registry test modules the same way: ``course_cache = registry_server.course_cache``.
 """
 
 from __future__ import annotations
@@ -167,6 +170,19 @@ def http_server():
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def course_cache(tmp_path, monkeypatch):
+    """An empty cache in ``tmp_path/cache``, no mirror, no tokens, fast backoff."""
+    from data_registry import fetch, source
+
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "cache"))
+    for name in ("COURSE_DATA_MIRROR", "COURSE_DATA", "HF_TOKEN", "DRYAD_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(fetch, "BACKOFF_SECONDS", 0.01)
+    monkeypatch.setattr(source, "_reachable_hosts", {})
+    return tmp_path / "cache"
 
 
 def closed_port_url() -> str:

@@ -29,7 +29,8 @@ from data_registry.errors import (
 )
 from data_registry.registry import Dataset, RemoteFile
 
-http_server = registry_server.http_server  # the fixture
+http_server = registry_server.http_server  # the fixtures
+course_cache = registry_server.course_cache
 
 BCCD_SAMPLE = [
     "BCCD/JPEGImages/BloodImage_00000.jpg",
@@ -39,17 +40,6 @@ BCCD_SAMPLE = [
     "test.csv",
     "LICENSE",
 ]
-
-
-@pytest.fixture
-def course_cache(tmp_path, monkeypatch):
-    """An empty cache in tmp_path, no mirror, no tokens, fast backoff."""
-    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "cache"))
-    for name in ("COURSE_DATA_MIRROR", "COURSE_DATA", "HF_TOKEN", "DRYAD_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(fetch, "BACKOFF_SECONDS", 0.01)
-    monkeypatch.setattr(source, "_reachable_hosts", {})
-    return tmp_path / "cache"
 
 
 def sha256(data: bytes) -> str:

@@ -14,17 +14,8 @@ import data_registry
 from data_registry import cache, fetch, registry, source
 from data_registry.errors import CourseDataError, ManualDownloadRequired, OfflineError
 
-http_server = registry_server.http_server  # the fixture
-
-
-@pytest.fixture
-def course_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "cache"))
-    for name in ("COURSE_DATA_MIRROR", "COURSE_DATA", "HF_TOKEN", "DRYAD_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(fetch, "BACKOFF_SECONDS", 0.01)
-    monkeypatch.setattr(source, "_reachable_hosts", {})
-    return tmp_path / "cache"
+http_server = registry_server.http_server  # the fixtures
+course_cache = registry_server.course_cache
 
 
 @pytest.fixture
