@@ -256,7 +256,7 @@ def test_autoencoder_does_not_collapse_on_masked_crops():
     torch.manual_seed(0)
     model = embeddings.ConvAutoencoder(in_channels=1, image_size=32, latent_dim=4, width=8)
     embeddings.train_autoencoder(
-        model, images, epochs=20, batch_size=16, seed=0, show_progress=False
+        model, images, epochs=60, batch_size=64, seed=0, show_progress=False
     )
     reconstructions = embeddings.reconstruct(model, images)
     assert reconstructions.max() > 0.5
