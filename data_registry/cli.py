@@ -104,6 +104,7 @@ def short_licence(licence: str, width: int = LIST_LICENCE_WIDTH) -> str:
 
 
 def cmd_list(args) -> int:
+    """Print the table of registered datasets with a legend and the data configuration."""
     twins = _twin_names()
     rows = [("name", "kind", "size", "licence", "real", "twin")]
     for dataset in DATASETS.values():
@@ -130,6 +131,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_info(args) -> int:
+    """Print a dataset's description, licence, classes and files (URL, hash, size)."""
     dataset = get_dataset(args.name)
     wrap = textwrap.TextWrapper(width=96, initial_indent="  ", subsequent_indent="  ")
     print(f"{dataset.name}: {dataset.title}")
@@ -164,6 +166,7 @@ def cmd_info(args) -> int:
 
 
 def cmd_fetch(args) -> int:
+    """Fetch and verify a dataset (or build its twin) and print where its files are."""
     # An explicit fetch means "download": real unless --source or $COURSE_DATA says otherwise.
     mode = args.source or (None if os.environ.get(source.MODE_ENV, "").strip() else "real")
     files = source.get_files(args.name, mode)
@@ -204,6 +207,7 @@ def _verify_rows(dataset: Dataset) -> list[tuple[str, str, str | None]]:
 
 
 def cmd_verify(args) -> int:
+    """Re-hash cached real files; return 1 when any file mismatches the registry."""
     names = args.names or [name for name in DATASETS if cache.dataset_dir(name, "real").is_dir()]
     if not names:
         print(f"nothing cached in {cache.cache_dir()}")
@@ -234,6 +238,7 @@ def cmd_verify(args) -> int:
 
 
 def cmd_cite(args) -> int:
+    """Print BibTeX for the named datasets, or for all with ``--all``."""
     from data_registry import cite
 
     if args.all:
@@ -246,6 +251,7 @@ def cmd_cite(args) -> int:
 
 
 def cmd_export(args) -> int:
+    """Export a classification dataset as folder-per-label PNGs plus manifest.csv."""
     from data_registry.export import export_imagefolder
 
     if args.format != "imagefolder":
@@ -262,6 +268,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_pack(args) -> int:
+    """Write a classroom pack zip of verified real datasets and describe it."""
     from data_registry import packs
 
     out = packs.create_pack(args.names, Path(args.output), overwrite=args.overwrite)
@@ -270,6 +277,7 @@ def cmd_pack(args) -> int:
 
 
 def cmd_unpack(args) -> int:
+    """Verify a classroom pack against the registry and install it into the cache."""
     from data_registry import packs
 
     results = packs.unpack_pack(Path(args.pack), names=args.only)
@@ -281,6 +289,7 @@ def cmd_unpack(args) -> int:
 
 
 def cmd_import(args) -> int:
+    """Register a hand-downloaded folder (manual datasets) with a manifest of hashes."""
     from data_registry import local_import
 
     manifest = local_import.import_folder(args.name, Path(args.path), overwrite=args.overwrite)
@@ -289,6 +298,7 @@ def cmd_import(args) -> int:
 
 
 def cmd_derive(args) -> int:
+    """Derive jurkat_mini from the BBBC048 zip and print its class counts."""
     from data_registry import jurkat_mini
 
     out = Path(args.output) if args.output else cache.dataset_dir("jurkat_mini", "real")
@@ -303,6 +313,7 @@ def cmd_derive(args) -> int:
 
 
 def cmd_cache_dir(args) -> int:
+    """Print the cache folder (and, with ``-v``, the data mode and mirror)."""
     print(cache.cache_dir())
     if args.verbose:
         print(source.describe_source())
