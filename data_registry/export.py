@@ -69,6 +69,19 @@ def to_rgb8(image: np.ndarray, max_value: float | None = None) -> np.ndarray:
     uint8 is kept as is; other dtypes are scaled by ``max_value`` (the dataset's maximum,
     so relative brightness between images is kept). One channel is repeated, two channels get
     an empty blue channel, more than three keep the first three.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        ``H x W`` or ``H x W x C`` array of any numeric dtype (e.g. uint16 holding 12-bit data).
+    max_value : float, optional
+        Value that maps to 255 for non-uint8 input (4095 for 12-bit data); default: the
+        image's own maximum.
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8 array ``H x W x 3``, C-contiguous.
     """
     array = image[..., None] if image.ndim == 2 else image
     if array.dtype != np.uint8:

@@ -457,6 +457,20 @@ def fetch_file(dataset: Dataset, remote: RemoteFile, *, progressbar: bool = True
     A lock file beside the partial download keeps two processes (two notebooks) from writing
     the same file at once; the second one waits, then finds the verified file.
 
+    Parameters
+    ----------
+    dataset : Dataset
+        Registry record the file belongs to.
+    remote : RemoteFile
+        The file: URL, pinned hash (``sha256:``/``md5:``), size in bytes.
+    progressbar : bool
+        Show a tqdm download bar.
+
+    Returns
+    -------
+    Path
+        ``<cache>/real/<dataset>/<file name>``, verified against the pinned hash.
+
     Raises
     ------
     HashMismatchError, DownloadError, OfflineError, CacheNotWritableError
@@ -525,7 +539,25 @@ def _download(
 
 
 def fetch_dataset(name: str, *, progressbar: bool = True) -> dict[str, Path]:
-    """Download and verify every file of a dataset; extract archives; return name -> path."""
+    """Download and verify every file of a dataset; extract archives; return name -> path.
+
+    Parameters
+    ----------
+    name : str
+        Registry name.
+    progressbar : bool
+        Show a tqdm bar per file (one bar for the whole set when it has many files).
+
+    Returns
+    -------
+    dict of str to Path
+        Registry file name -> verified local path in ``<cache>/real/<name>/``.
+
+    Raises
+    ------
+    ManualDownloadRequired, NotAvailableError, HashMismatchError, DownloadError, OfflineError
+        With a message saying what to do (manual import, classroom pack, twin).
+    """
     dataset = get_dataset(name)
     if dataset.kind == "manual":
         raise ManualDownloadRequired(

@@ -70,7 +70,21 @@ def build_flatfield(blank: Image.Image, fov: FieldOfView, source_id: str) -> Fla
 
 
 def apply_flatfield(image: Image.Image, flatfield: FlatField) -> Image.Image:
-    """Divide ``image`` by the reference (resized to fit) and restore the mean brightness."""
+    """Divide ``image`` by the reference (resized to fit) and restore the mean brightness.
+
+    Parameters
+    ----------
+    image : PIL.Image.Image
+        Specimen photo (converted to RGB).
+    flatfield : FlatField
+        Blank-slide reference of the same session (float32 ``H x W x 3``, 0..255).
+
+    Returns
+    -------
+    PIL.Image.Image
+        8-bit RGB image with the uneven illumination divided out; each channel keeps the
+        reference's mean level, so overall brightness stays comparable.
+    """
     array = np.asarray(image.convert("RGB"), dtype=np.float32)
     reference = flatfield.reference
     if reference.shape[:2] != array.shape[:2]:

@@ -105,5 +105,21 @@ def blank_verdict(scores: QualityScores) -> tuple[str, str] | None:
 
 
 def focus_flag(focus: float, reference_focus: float, ratio: float = 0.3) -> bool:
-    """True when ``focus`` is below ``ratio`` times the session's typical (median) focus."""
+    """True when ``focus`` is below ``ratio`` times the session's typical (median) focus.
+
+    Parameters
+    ----------
+    focus : float
+        Focus score of one photo (variance of the Laplacian inside the field of view, on
+        8-bit grey levels; no unit, larger is sharper).
+    reference_focus : float
+        Typical focus score of the session (median over its photos); 0 disables the flag.
+    ratio : float
+        Fraction of the reference below which a photo counts as blurry.
+
+    Returns
+    -------
+    bool
+        True for a photo to flag as out of focus.
+    """
     return reference_focus > 0 and focus < ratio * reference_focus

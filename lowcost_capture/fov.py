@@ -69,7 +69,22 @@ def _fit_circle(xs: np.ndarray, ys: np.ndarray) -> tuple[float, float, float]:
 
 
 def grey_working_copy(image: Image.Image, size: int = DETECTION_SIZE) -> tuple[np.ndarray, float]:
-    """Return a float grey copy with long side ``size`` (never enlarged) and its scale factor."""
+    """Return a float grey copy with long side ``size`` (never enlarged) and its scale factor.
+
+    Parameters
+    ----------
+    image : PIL.Image.Image
+        Photo in any mode.
+    size : int
+        Long side of the copy in pixels (the image is never enlarged).
+
+    Returns
+    -------
+    grey : numpy.ndarray
+        float32 array ``H x W`` of grey levels 0..255.
+    factor : float
+        Copy width / photo width (multiply photo pixel coordinates by it to reach the copy).
+    """
     factor = min(1.0, size / max(image.size))
     small = image.convert("L")
     if factor < 1.0:

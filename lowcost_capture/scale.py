@@ -91,7 +91,26 @@ def measure_line_period(image: Image.Image, fov: FieldOfView) -> float:
 
 
 def um_per_px_from_period(period_px: float, known_um: float) -> float:
-    """Micrometres per pixel from a line period in pixels and the known line spacing in µm."""
+    """Micrometres per pixel from a line period in pixels and the known line spacing in µm.
+
+    Parameters
+    ----------
+    period_px : float
+        Measured distance between neighbouring lines, in pixels of the photo.
+    known_um : float
+        True distance between those lines, in micrometres (10 for a 1 mm scale with 100
+        divisions).
+
+    Returns
+    -------
+    float
+        Micrometres per pixel (µm/px): ``known_um / period_px``.
+
+    Raises
+    ------
+    ValueError
+        When either number is not positive.
+    """
     if known_um <= 0 or period_px <= 0:
         raise ValueError("the known spacing and the measured period must be positive")
     return known_um / period_px
@@ -101,6 +120,15 @@ def resample_to_um_per_px(
     image: Image.Image, um_per_px: float, target_um_per_px: float
 ) -> tuple[Image.Image, float]:
     """Resize ``image`` so that one pixel covers ``target_um_per_px`` micrometres.
+
+    Parameters
+    ----------
+    image : PIL.Image.Image
+        Photo (any mode) whose pixels cover ``um_per_px`` micrometres each.
+    um_per_px : float
+        Current pixel size in µm/px (from ``calibrate`` or ``--um-per-px``).
+    target_um_per_px : float
+        Wanted pixel size in µm/px; larger values shrink the image.
 
     Returns
     -------

@@ -209,6 +209,21 @@ class CapturePanel:
 def capture_panel(dataset, upload_dir=None, labels=()):
     """Show-ready ipywidgets panel for ``dataset`` (display it as the last line of a cell).
 
+    Parameters
+    ----------
+    dataset : path
+        Dataset folder the panel ingests into (created on first ingest).
+    upload_dir : path, optional
+        Where uploaded originals are kept (default: ``<dataset>_uploads`` beside the dataset,
+        never inside it).
+    labels : sequence of str
+        Suggested labels for the label box (new ones can be typed in).
+
+    Returns
+    -------
+    ipywidgets.VBox
+        The panel.
+
     Raises
     ------
     ImportError

@@ -67,6 +67,16 @@ def read_bbbc039_files(
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
     """Read images and instance masks of one split straight from the three BBBC039 zips.
 
+    Parameters
+    ----------
+    images_zip, masks_zip, metadata_zip : Path
+        ``images.zip`` (16-bit TIFF), ``masks.zip`` (RGBA PNG, touching-nuclei code 0..3 in
+        the red channel) and ``metadata.zip`` (split lists) as downloaded.
+    split : {"test", "train", "validation", "all"}
+        Official split to read.
+    n : int, optional
+        Read only the first ``n`` images of the split.
+
     Returns
     -------
     images : list of numpy.ndarray

@@ -165,6 +165,22 @@ def bsccm_classification(
     Images are the chosen label-free channels stacked last (``N x H x W x C``, stored dtype);
     the split is a seeded, stratified 70/15/15 split of the labelled cells, and ``groups_*``
     hold their ``global_index``.
+
+    Parameters
+    ----------
+    name : {"bsccmnist_tiny", "bsccm_tiny"}
+        Registry name.
+    source : {None, "real", "twin", "auto"}
+        None reads ``$COURSE_DATA`` (default ``auto``).
+    channels : tuple of str
+        Label-free LED-array contrasts to stack, in this order.
+    seed : int
+        Seed of the stratified split.
+
+    Returns
+    -------
+    ClassificationData
+        ``x_*`` arrays ``N x H x W x C`` in the stored dtype, ``y_*`` int64 class indices.
     """
     data = load_bsccm(name, source=source, channels=tuple(channels))
     labelled = np.flatnonzero(data.labels >= 0)

@@ -40,6 +40,15 @@ def read_dsb2018_zip(
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
     """Read one split (``train``, ``test`` or ``all``) of ``dsb2018.zip`` without extracting it.
 
+    Parameters
+    ----------
+    zip_path : Path
+        ``dsb2018.zip`` as downloaded (``<split>/images/*.tif`` and ``<split>/masks/*.tif``).
+    split : {"test", "train", "all"}
+        Which split to read.
+    n : int, optional
+        Read only the first ``n`` images (sorted by name).
+
     Returns
     -------
     images : list of numpy.ndarray
