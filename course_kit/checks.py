@@ -91,7 +91,7 @@ class Feedback:
     def line(self) -> str:
         """The one-line report printed by the check."""
         text = f"{_SYMBOLS[self.status]} {self.exercise}: {self.status}"
-        return f"{text}. {self.message}" if self.message else text
+        return f"{text} — {self.message}" if self.message else text
 
     def __repr__(self) -> str:
         return self.line()
@@ -172,7 +172,7 @@ def _strict() -> bool:
     return os.environ.get(STRICT_VARIABLE, "") == "1"
 
 
-def check(exercise: str, answer_names: tuple[str, ...] = ("answer",)):
+def check(exercise: str, n_answers: int = 1):
     """Decorate a check body into a ``check_…()`` function with uniform feedback.
 
     The decorated function receives the answer(s) first. If any answer is a placeholder
@@ -185,8 +185,8 @@ def check(exercise: str, answer_names: tuple[str, ...] = ("answer",)):
     ----------
     exercise : str
         Title printed in the report, e.g. ``"Exercise 3.1 (Otsu mask)"``.
-    answer_names : tuple of str
-        Names of the leading arguments that are answers (used in "not done yet").
+    n_answers : int
+        How many leading arguments are answers (default 1).
 
     Returns
     -------
@@ -197,18 +197,12 @@ def check(exercise: str, answer_names: tuple[str, ...] = ("answer",)):
 
     def decorate(body):
         def evaluate(*args, **kwargs) -> Feedback:
-            answers = args[: len(answer_names)]
-            missing = [
-                name
-                for name, value in zip(answer_names, answers, strict=False)
-                if is_placeholder(value)
-            ]
-            if missing:
+            if any(is_placeholder(value) for value in args[:n_answers]):
                 return Feedback(
                     exercise,
                     NOT_DONE,
-                    f"replace the placeholder ({', '.join(missing)} = None) with your code, "
-                    "then run this cell again",
+                    "write your code in place of `# YOUR CODE HERE` and the `answer… = None` "
+                    "line above this check, then run both cells again",
                 )
             try:
                 remark = body(*args, **kwargs)

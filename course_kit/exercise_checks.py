@@ -129,7 +129,7 @@ def check_denoised(answer, noisy, clean):
     return f"PSNR {achieved:.1f} dB"
 
 
-@check("Exercise 2.2 (percentile normalisation)", answer_names=("answer_normalise",))
+@check("Exercise 2.2 (percentile normalisation)")
 def check_normalise(answer_normalise, images, low=1, high=99):
     """Check a function mapping each image's ``low``/``high`` percentiles to 0 and 1."""
     require(callable(answer_normalise), "answer_normalise should be a function that takes an image")
