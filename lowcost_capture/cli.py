@@ -6,6 +6,7 @@ Exit codes
 1  ``ingest`` found no photo at all; ``audit`` found problems; ``calibrate`` found no scale
 2  bad arguments or a refused label/session name (nothing was written)
 3  the dataset is locked by another ingest
+130  interrupted (Ctrl-C); nothing half-written is left, run the command again
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 from .locking import DatasetLockedError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # the shell's code for Ctrl-C
 
 _EPILOG = """examples:
   lowcost-capture ingest photos/ --out dataset               # labels from sub-folder names
@@ -27,7 +29,8 @@ _EPILOG = """examples:
   lowcost-capture report dataset
 
 exit codes: 0 done (rejected photos are listed in rejected.csv), 1 nothing to do / problems
-found, 2 bad arguments or refused label, 3 dataset locked by another ingest.
+found, 2 bad arguments or refused label, 3 dataset locked by another ingest, 130 interrupted
+(Ctrl-C: nothing half-written is kept; run the same command again).
 """
 
 
@@ -250,6 +253,13 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:  # a read-only or full disk: one line, not a traceback
         print(f"lowcost-capture {args.command}: error: {error}", file=sys.stderr)
         return EXIT_PROBLEMS
+    except KeyboardInterrupt:
+        print(
+            f"lowcost-capture {args.command}: interrupted; every file is written whole or not at "
+            "all, so run the same command again to finish",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

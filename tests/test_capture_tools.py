@@ -289,3 +289,28 @@ def test_calibration_is_never_replaced_silently(session, tmp_path):
     ]
     assert main(arguments) == 1
     assert main([*arguments, "--replace"]) == 0
+
+
+def test_ctrl_c_during_ingest_is_one_line_and_the_rerun_finishes(session, tmp_path, monkeypatch):
+    import importlib
+
+    ingest_module = importlib.import_module("lowcost_capture.ingest")  # the module, not ingest()
+
+    real_write = ingest_module.write_png_atomic
+    calls = []
+
+    def interrupted_write(path, image):
+        calls.append(path)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_write(path, image)
+
+    monkeypatch.setattr(ingest_module, "write_png_atomic", interrupted_write)
+    out = tmp_path / "ds"
+    code = main(["ingest", str(session / "photos"), "--out", str(out), "--quiet"])
+    assert code == 130
+    monkeypatch.setattr(ingest_module, "write_png_atomic", real_write)
+    assert main(["ingest", str(session / "photos"), "--out", str(out), "--quiet"]) == 0
+    findings = audit(out)
+    assert findings.ok, findings.problems
+    assert sum(sum(c.values()) for c in findings.counts.values()) == 12

@@ -359,3 +359,26 @@ def test_list_legend_and_licences_cut_at_a_word(course_cache, capsys):
     assert code == 0 and "Allen Institute for..." in out and "size:" in out and "twin:" in out
     header = out.splitlines()[0]
     assert header.split() == ["name", "kind", "size", "licence", "real", "twin"]
+
+
+def test_ctrl_c_during_export_leaves_nothing(course_cache, tmp_path, monkeypatch, capsys):
+    from data_registry import export
+
+    source_zip = make_bbbc048_zip(tmp_path / "BBBC048v1.zip")
+    jurkat_mini.derive_jurkat_mini(
+        source_zip, cache.dataset_dir("jurkat_mini", "real"), interphase_per_class=2
+    )
+    real_png = export._png
+    calls = []
+
+    def interrupted_png(image):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real_png(image)
+
+    monkeypatch.setattr(export, "_png", interrupted_png)
+    out = tmp_path / "exports" / "jurkat"
+    code, _, err = run(capsys, "export", "jurkat_mini", "-o", str(out), "--source", "real")
+    assert code == 130 and "interrupted" in err
+    assert list((tmp_path / "exports").iterdir()) == []  # no folder, no temporary
