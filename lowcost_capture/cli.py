@@ -181,7 +181,11 @@ def _run_ingest(args) -> int:
         return EXIT_USAGE
     print(summary.text())
     if not summary.results:
-        print(f"no photos found in {args.source}", file=sys.stderr)
+        print(
+            f"no photos found in {args.source}; nothing was written (without --label or "
+            "--labels, photos must sit in one sub-folder per label)",
+            file=sys.stderr,
+        )
         return EXIT_PROBLEMS
     return EXIT_OK
 

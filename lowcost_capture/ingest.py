@@ -484,6 +484,8 @@ def ingest(
     if flatfield is not None and not Path(flatfield).is_file():
         raise IngestError(f"flat-field photo {flatfield} does not exist")
     entries = _collect_entries(source, label, labels_csv)
+    if not entries:  # nothing to do: do not create an empty dataset folder either
+        return IngestSummary(out)
 
     options = IngestOptions(
         size=size,

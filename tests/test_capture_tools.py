@@ -171,6 +171,7 @@ def test_empty_source_exits_non_zero(tmp_path):
         main(["ingest", str(tmp_path / "empty"), "--out", str(tmp_path / "ds"), "--label", "a"])
         == 1
     )
+    assert not (tmp_path / "ds").exists()  # nothing done, nothing created
 
 
 def test_relabel_moves_all_images_of_a_photo_within_its_split(session, tmp_path):
