@@ -32,7 +32,7 @@ def test_each_template_creates_a_complete_project(template, tmp_path, capsys):
     assert files == EXPECTED_FILES
     assert (project / "data").is_dir() and (project / "outputs").is_dir()
     text = "\n".join((project / name).read_text(encoding="utf-8") for name in EXPECTED_FILES)
-    assert "{{" not in text and "}}" not in text.replace("}}\n", "")
+    assert "{{" not in text and "}}" not in text, "a placeholder was not filled in"
     readme = (project / "README.md").read_text(encoding="utf-8")
     assert "## Research question" in readme and "## Report outline" in readme
     assert "mybinder.org/v2/gh/" in readme and "colab.research.google.com/github/" in readme
