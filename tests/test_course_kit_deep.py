@@ -231,6 +231,10 @@ def test_classification_summary_exposes_the_majority_baseline():
     assert list(per_class["support"]) == [97, 2, 1]
 
 
+def torch_allclose(a, b) -> bool:
+    return bool(np.allclose(np.asarray(a.cpu()), np.asarray(b.cpu())))
+
+
 def test_dataloaders_from_arrays_with_oversampling():
     rng = np.random.default_rng(0)
     x_train = rng.integers(0, 255, (40, 16, 16, 3), dtype=np.uint8)
@@ -254,6 +258,11 @@ def test_dataloaders_from_arrays_with_oversampling():
     drawn = np.concatenate([y.numpy() for _, y in weighted.train])
     # Oversampling: the rare class (10 % of the images) fills about half of the batches.
     assert 0.3 < (drawn == 1).mean() < 0.7
+    # New images go through test_dl as arrays, not as indices into the training arrays.
+    test_dl = plain.test_dl([x_valid[5], x_valid[0]])
+    (batch,) = test_dl.one_batch()[:1]
+    expected = plain.valid.one_batch()[0][[5, 0]]
+    assert torch_allclose(batch, expected)
     with pytest.raises(ValueError, match="one non-negative weight"):
         deep.dataloaders_from_arrays(
             x_train, y_train, x_valid, y_valid, names, sample_weights=np.ones(3)
