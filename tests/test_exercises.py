@@ -312,3 +312,16 @@ def test_lecture_1_and_3_solutions_pass_their_checks_on_real_bbbc039(real_data_d
     # One crowded, dim field of the real test set defeats the classical watershed.
     assert passed_labels >= len(pairs) - 1
     assert merged_hints >= len(pairs) // 2  # plain connected components merge touching nuclei
+
+
+def test_instructor_guide_links_every_student_version():
+    from course_kit import repo
+
+    guide = (REPO_ROOT / "book" / "instructor_guide.md").read_text(encoding="utf-8")
+    sources = sorted((REPO_ROOT / "exercises" / "source").glob("*.ipynb"))
+    assert sources
+    for source in sources:
+        path = f"exercises/generated/student/{source.name}"
+        assert f"({repo.binder_url(path)})" in guide, f"no Binder link to {path}"
+        assert f"({repo.colab_url(path)})" in guide, f"no Colab link to {path}"
+    assert guide.count("exercises/generated/student/") >= 2 * len(sources)
