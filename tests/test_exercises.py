@@ -325,3 +325,24 @@ def test_instructor_guide_links_every_student_version():
         assert f"({repo.binder_url(path)})" in guide, f"no Binder link to {path}"
         assert f"({repo.colab_url(path)})" in guide, f"no Colab link to {path}"
     assert guide.count("exercises/generated/student/") >= 2 * len(sources)
+
+
+def test_after_set_repo_a_build_makes_the_exercises_follow_the_fork(tmp_path, capsys):
+    from course_kit import repo
+
+    root = _copy_course(tmp_path)
+    (root / "book").mkdir()
+    shutil.copy(REPO_ROOT / "book" / "_config.yml", root / "book" / "_config.yml")
+    shutil.copy(REPO_ROOT / "book" / "instructor_guide.md", root / "book" / "instructor_guide.md")
+    (root / "pyproject.toml").write_text("", encoding="utf-8")
+    repo.set_repo(root, "my-lab/cells-2027", "main")
+    assert main(["exercises", "check", "--root", str(root)]) == 1  # sources changed
+    assert main(["exercises", "build", "--root", str(root)]) == 0
+    assert main(["exercises", "check", "--root", str(root)]) == 0
+    student = sorted((root / "exercises" / "generated" / "student").glob("*.ipynb"))[0]
+    assert "github.com/my-lab/cells-2027@main" in student.read_text(encoding="utf-8")
+    guide = (root / "book" / "instructor_guide.md").read_text(encoding="utf-8")
+    assert (
+        repo.colab_url(f"exercises/generated/student/{student.name}", "my-lab/cells-2027") in guide
+    )
+    capsys.readouterr()
