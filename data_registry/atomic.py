@@ -13,6 +13,21 @@ import tempfile
 from pathlib import Path
 
 
+def _file_mode() -> int:
+    """Permissions of a normally created file (``0o666`` minus the umask).
+
+    ``tempfile.mkstemp`` creates files readable by their owner only; a cache shared by a
+    classroom (one COURSE_DATA_DIR for everyone) needs the usual permissions.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+#: Permissions given to every file written here.
+FILE_MODE = _file_mode()
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file and ``os.replace``.
 
@@ -34,6 +49,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
+        os.chmod(temp_name, FILE_MODE)
         os.replace(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)

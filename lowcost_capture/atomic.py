@@ -23,6 +23,21 @@ PNG_COMPRESS_LEVEL = 1
 TEMPORARY_PREFIX = ".tmp-"
 
 
+def _file_mode() -> int:
+    """Permissions of a normally created file (``0o666`` minus the umask).
+
+    ``tempfile.mkstemp`` creates files readable by their owner only; without this, every
+    image of a dataset would stay unreadable to classmates on a shared machine.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+#: Permissions given to every file written here.
+FILE_MODE = _file_mode()
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically.
 
@@ -41,6 +56,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp_name, FILE_MODE)
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

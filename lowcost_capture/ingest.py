@@ -502,17 +502,19 @@ def ingest(
         optics=optics,
     )
     summary = IngestSummary(out)
+    # Checked before the lock creates the dataset folder (calibrations are written atomically,
+    # so reading one without the lock is safe): a refused run leaves nothing behind.
+    if options.um_per_px is None and session:
+        calibration = load_calibration(out, session)
+        if calibration is not None:
+            options.um_per_px = calibration.um_per_px
+            options.calibration_long_side = max(calibration.photo_size)
+    if target_um_per_px and not options.um_per_px:
+        raise IngestError(
+            "--target-um-per-px needs the photos' pixel size: run `lowcost-capture "
+            "calibrate` for this --session or pass --um-per-px"
+        )
     with dataset_lock(out, timeout=lock_timeout):
-        if options.um_per_px is None and session:
-            calibration = load_calibration(out, session)
-            if calibration is not None:
-                options.um_per_px = calibration.um_per_px
-                options.calibration_long_side = max(calibration.photo_size)
-        if target_um_per_px and not options.um_per_px:
-            raise IngestError(
-                "--target-um-per-px needs the photos' pixel size: run `lowcost-capture "
-                "calibrate` for this --session or pass --um-per-px"
-            )
         remove_stale_temporaries(out)
         tables = DatasetTables(out)
         tables.ensure_rejected_file()

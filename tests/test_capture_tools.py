@@ -315,3 +315,16 @@ def test_ctrl_c_during_ingest_is_one_line_and_the_rerun_finishes(session, tmp_pa
     findings = audit(out)
     assert findings.ok, findings.problems
     assert sum(sum(c.values()) for c in findings.counts.values()) == 12
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+def test_dataset_files_get_normal_permissions(dataset):
+    # mkstemp makes owner-only files; a dataset shared on a classroom machine must stay readable.
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    expected = 0o666 & ~umask
+    png = next(dataset.glob("train/*/*.png"))
+    for path in (png, dataset / "manifest.csv", dataset / "splits.csv"):
+        assert path.stat().st_mode & 0o777 == expected, path

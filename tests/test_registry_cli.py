@@ -7,6 +7,7 @@ import csv
 import hashlib
 import io
 import shutil
+import sys
 import zipfile
 from pathlib import Path
 
@@ -382,3 +383,17 @@ def test_ctrl_c_during_export_leaves_nothing(course_cache, tmp_path, monkeypatch
     code, _, err = run(capsys, "export", "jurkat_mini", "-o", str(out), "--source", "real")
     assert code == 130 and "interrupted" in err
     assert list((tmp_path / "exports").iterdir()) == []  # no folder, no temporary
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+def test_cache_files_get_normal_permissions(course_cache, capsys):
+    # One COURSE_DATA_DIR shared by a classroom: twins and markers must be readable by all.
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    assert run(capsys, "fetch", "cell", "--source", "twin")[0] == 0
+    files = [p for p in (course_cache / "twin" / "cell").rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path
