@@ -328,3 +328,11 @@ def test_dataset_files_get_normal_permissions(dataset):
     png = next(dataset.glob("train/*/*.png"))
     for path in (png, dataset / "manifest.csv", dataset / "splits.csv"):
         assert path.stat().st_mode & 0o777 == expected, path
+
+
+def test_refused_ingest_creates_no_dataset_folder(session, tmp_path, capsys):
+    out = tmp_path / "ds"
+    argv = ["ingest", str(session / "photos"), "--out", str(out), "--quiet"]
+    assert main([*argv, "--target-um-per-px", "1", "--session", "uncalibrated"]) == 2
+    assert "calibrate" in capsys.readouterr().err
+    assert not out.exists()
