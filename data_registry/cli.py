@@ -146,7 +146,10 @@ def cmd_info(args) -> int:
         print(f"auth: {dataset.auth}" + (f" (optional token in ${env})" if env else ""))
     if dataset.instructor_only:
         print("instructor-only: large download, share a derived subset or a classroom pack")
-    print(f"files ({len(dataset.files)}, total {human_size(dataset.total_size)}):")
+    if not dataset.files:
+        print("files: none registered (downloaded by hand, see the notes below)")
+    else:
+        print(f"files ({len(dataset.files)}, total {human_size(dataset.total_size)}):")
     shown = dataset.files if args.all_files else dataset.files[:12]
     for remote in shown:
         print(f"  {remote.name}  [{human_size(remote.size)}]")
@@ -223,6 +226,12 @@ def cmd_verify(args) -> int:
         print(
             f"{dataset.name}: {counts['OK']} OK, {counts['MISMATCH']} MISMATCH, {counts['MISSING']} MISSING"
         )
+        if rows and counts["MISSING"] == len(rows):
+            print(
+                f"  nothing of {dataset.name} is downloaded: `course-data fetch {dataset.name}` "
+                "(twins are generated, not verified)"
+            )
+            continue
         for file_name, status, detail in rows:
             if status != "OK" or args.verbose:
                 print(f"  {status:8s} {file_name}" + (f"  ({detail})" if detail else ""))

@@ -79,6 +79,13 @@ def test_verify_reports_ok_mismatch_missing(http_server, course_cache, monkeypat
     code, out, err = run(capsys, "verify", "bccd")
     assert code == 1 and "MISMATCH LICENSE" in out and "do not match" in err
     assert source._cached_real(dataset) is None  # no longer trusted
+    code, out, _ = run(capsys, "verify", "cell")  # never downloaded: say how, not 1 MISSING line
+    assert code == 0 and "nothing of cell is downloaded: `course-data fetch cell`" in out
+
+
+def test_info_of_a_manual_dataset_says_where_its_files_come_from(course_cache, capsys):
+    code, out, _ = run(capsys, "info", "foldscope_ascaris")
+    assert code == 0 and "files: none registered" in out and "course-data import" in out
 
 
 def test_fetch_twin_and_cache_dir(course_cache, capsys):
