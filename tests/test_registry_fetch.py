@@ -304,6 +304,13 @@ def test_tokens_go_to_the_host_but_never_to_a_mirror(monkeypatch):
     assert fetch.auth_headers(registry.get_dataset("bbbc039"), "x") == {}
 
 
+def serve_one_archive(http_server, monkeypatch, name, file_name, data, unpack, **remote):
+    """Serve ``data`` at ``/<name>`` and register dataset ``name`` with that single archive."""
+    http_server.add_bytes(f"/{name}", data)
+    url = http_server.url(f"/{name}")
+    return register(monkeypatch, name, [dict(name=file_name, url=url, unpack=unpack, **remote)])
+
+
 def _zip_bytes(members: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as handle:
@@ -314,20 +321,10 @@ def _zip_bytes(members: dict[str, bytes]) -> bytes:
 
 def test_zip_is_extracted_into_the_cache(http_server, course_cache, monkeypatch):
     data = _zip_bytes({"images/a.txt": b"hello", "__MACOSX/._a": b"junk"})
-    register(
-        monkeypatch,
-        "zipped",
-        [
-            dict(
-                name="z.zip",
-                url=http_server.url("/z"),
-                known_hash=sha256(data),
-                size=len(data),
-                unpack="zip",
-            )
-        ],
-    )
-    http_server.add_bytes("/z", data)
+    serve_one_archive(
+        http_server, monkeypatch, "zipped", "z.zip", data, "zip",
+        known_hash=sha256(data), size=len(data),
+    )  # fmt: skip
     fetch.fetch_dataset("zipped", progressbar=False)
     extracted = cache.extracted_dir("zipped", "z.zip")
     assert (extracted / "images" / "a.txt").read_bytes() == b"hello"
@@ -336,20 +333,10 @@ def test_zip_is_extracted_into_the_cache(http_server, course_cache, monkeypatch)
 def test_corrupt_zip_is_removed_with_clear_error(http_server, course_cache, monkeypatch):
     good = _zip_bytes({"a.txt": b"A" * 5000})
     broken = good[:30] + bytes(200) + good[230:]  # damage the member data, keep the directory
-    register(
-        monkeypatch,
-        "broken",
-        [
-            dict(
-                name="b.zip",
-                url=http_server.url("/b"),
-                known_hash=sha256(broken),
-                size=len(broken),
-                unpack="zip",
-            )
-        ],
-    )
-    http_server.add_bytes("/b", broken)
+    serve_one_archive(
+        http_server, monkeypatch, "broken", "b.zip", broken, "zip",
+        known_hash=sha256(broken), size=len(broken),
+    )  # fmt: skip
     with pytest.raises(CorruptArchiveError) as info:
         fetch.fetch_dataset("broken", progressbar=False)
     assert "b.zip" in str(info.value) and "course-data fetch broken" in str(info.value)
@@ -369,39 +356,18 @@ def _tar_bytes(members: dict[str, bytes]) -> bytes:
 def test_members_are_verified_after_extraction(http_server, course_cache, monkeypatch):
     data = _tar_bytes({"set/index.csv": b"id\n1\n"})
     good = (("set/index.csv", sha256(b"id\n1\n")),)
-    register(
-        monkeypatch,
-        "tarred",
-        [
-            dict(
-                name="t.bin",
-                url=http_server.url("/t"),
-                known_hash=None,
-                size=None,
-                unpack="tar",
-                verify_after_extract=good,
-            )
-        ],
-    )
-    http_server.add_bytes("/t", data)
+    serve_one_archive(
+        http_server, monkeypatch, "tarred", "t.bin", data, "tar",
+        known_hash=None, size=None, verify_after_extract=good,
+    )  # fmt: skip
     fetch.fetch_dataset("tarred", progressbar=False)
     assert (cache.extracted_dir("tarred", "t.bin") / "set" / "index.csv").is_file()
 
     bad = (("set/index.csv", sha256(b"something else")),)
-    register(
-        monkeypatch,
-        "tampered",
-        [
-            dict(
-                name="t.bin",
-                url=http_server.url("/t"),
-                known_hash=None,
-                size=None,
-                unpack="tar",
-                verify_after_extract=bad,
-            )
-        ],
-    )
+    serve_one_archive(
+        http_server, monkeypatch, "tampered", "t.bin", data, "tar",
+        known_hash=None, size=None, verify_after_extract=bad,
+    )  # fmt: skip
     with pytest.raises(HashMismatchError, match="set/index.csv"):
         fetch.fetch_dataset("tampered", progressbar=False)
     assert files_in(course_cache / "real" / "tampered") == []
