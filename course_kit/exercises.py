@@ -349,7 +349,8 @@ def drift(root: Path) -> list[str]:
 
 def _find_root(start: Path | None) -> Path:
     start = (start or Path.cwd()).resolve()
-    for folder in (start, *start.parents):
+    package_root = Path(__file__).resolve().parents[1]  # an editable install of the course
+    for folder in (start, *start.parents, package_root):
         if (folder / "exercises" / "source").is_dir():
             return folder
     raise FileNotFoundError(
