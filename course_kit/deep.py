@@ -593,6 +593,8 @@ def dataloaders_from_arrays(
     Returns
     -------
     fastai.data.core.DataLoaders
+        ``dls.vocab`` is ``class_names`` in the given order, so the network's output index
+        ``k`` is class ``k`` of the labels.
     """
     from fastai.callback.data import WeightedDL  # noqa: F401  (adds weighted_dataloaders)
     from fastai.data.block import CategoryBlock, DataBlock
@@ -612,7 +614,8 @@ def dataloaders_from_arrays(
     labels = np.concatenate([y_train, y_valid])
     items = list(range(len(images)))
     block = DataBlock(
-        blocks=(ImageBlock, CategoryBlock(vocab=[str(name) for name in class_names])),
+        # sort=False: output index k of the network is class_names[k] (fastai sorts otherwise)
+        blocks=(ImageBlock, CategoryBlock(vocab=[str(name) for name in class_names], sort=False)),
         get_x=_ArrayImageGetter(images),
         get_y=_ArrayLabelGetter(labels, class_names),
         splitter=IndexSplitter(list(range(len(x_train), len(images)))),

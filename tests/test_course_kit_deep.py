@@ -241,7 +241,7 @@ def test_dataloaders_from_arrays_with_oversampling():
     y_train = np.array([0] * 36 + [1] * 4)
     x_valid = rng.integers(0, 255, (6, 16, 16, 3), dtype=np.uint8)
     y_valid = np.array([0, 0, 0, 1, 1, 2])
-    names = ["common", "rare", "unseen"]
+    names = ["common", "rare", "another"]  # not alphabetical: the order must be kept
     plain = deep.dataloaders_from_arrays(x_train, y_train, x_valid, y_valid, names, batch_size=8)
     assert list(plain.vocab) == names
     assert len(plain.train_ds) == 40 and len(plain.valid_ds) == 6
