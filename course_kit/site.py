@@ -298,17 +298,23 @@ def jupyter_book_command(
     root: Path, config: Path, toc: Path, strict: bool = False, fresh: bool = False
 ) -> list[str]:
     """Return the ``jupyter-book build`` command line for the course."""
-    executable = shutil.which("jupyter-book")
-    if executable is None:
-        candidate = Path(sys.executable).with_name("jupyter-book")
-        if not candidate.is_file():
-            raise SiteError(
-                "jupyter-book is not installed; install the site extra: "
-                "python3 -m pip install -e '.[site]'"
-            )
-        executable = str(candidate)
+    # Run Jupyter Book with the interpreter that runs course-kit (e.g. the project's .venv), never
+    # another installation that happens to be first on PATH: its kernel would lack the course's
+    # packages or carry other versions of them.
+    try:
+        import jupyter_book  # noqa: F401
+    except ImportError as error:
+        raise SiteError(
+            "jupyter-book is not installed for this Python; install the site extra: "
+            f"{sys.executable} -m pip install -e '.[site]'"
+        ) from error
+    script = Path(sys.executable).with_name("jupyter-book")
+    if script.is_file():
+        launcher = [str(script)]
+    else:  # e.g. an interpreter whose scripts live elsewhere: run the same entry point
+        launcher = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()"]
     command = [
-        executable,
+        *launcher,
         "build",
         str(root),
         "--config",

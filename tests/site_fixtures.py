@@ -29,7 +29,7 @@ HTML_DIR = BUILD_DIR / "html"
 _RUN_ID = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
 
 
-def run_course_kit_site(report_path: Path, *extra: str, timeout: float = 5400) -> dict:
+def run_course_kit_site(report_path: Path, *extra: str, timeout: float = 2700) -> dict:
     """Run ``python3 -m course_kit site --report FILE`` and return the JSON report.
 
     The build log is written next to the report (``.log``) so a failure can be read.
@@ -61,7 +61,7 @@ def site_report() -> dict:
     """The JSON report of this test run's ``course-kit site`` build (built once per run)."""
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
     report_path = BUILD_DIR / f"test-build-{_RUN_ID}.json"
-    with FileLock(str(BUILD_DIR / "test-build.lock"), timeout=7200):
+    with FileLock(str(BUILD_DIR / "test-build.lock"), timeout=3000):
         if report_path.is_file():
             report = json.loads(report_path.read_text(encoding="utf-8"))
             report.setdefault("exit_code", 0 if report.get("ok") else 1)
