@@ -31,7 +31,7 @@ _REPOSITORY_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9
 _BRANCH_PATTERN = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
 
 #: Markdown and text files (relative to the repository root) whose links follow the repo.
-LINK_FILES = ("README.md", "book/*.md", "exercises/**/*.md", "exercises/templates/**/*.jinja")
+LINK_FILES = ("README.md", "book/*.md", "exercises/**/*.md")
 #: Notebook folders whose first (Colab) cell follows the repo.
 NOTEBOOK_GLOBS = ("notebooks/*.ipynb", "exercises/**/*.ipynb")
 
@@ -316,5 +316,13 @@ def run(args: argparse.Namespace) -> int:
     for path in changed:
         print(f"  {path.relative_to(root)}")
     if not args.dry_run:
+        # The generated student/instructor exercise versions follow their (just rewritten)
+        # sources: regenerate them so `course-kit exercises check` stays clean.
+        from course_kit import exercises
+
+        has_exercises = (root / "exercises" / "source").is_dir()
+        regenerated = exercises.build(root) if has_exercises else []
+        if regenerated:
+            print(f"regenerated {len(regenerated)} exercise version(s) to match.")
         print("Review with `git diff`, then commit.")
     return 0

@@ -346,3 +346,15 @@ def test_after_set_repo_a_build_makes_the_exercises_follow_the_fork(tmp_path, ca
         repo.colab_url(f"exercises/generated/student/{student.name}", "my-lab/cells-2027") in guide
     )
     capsys.readouterr()
+
+
+def test_set_repo_command_regenerates_the_exercise_versions(tmp_path, capsys):
+    root = _copy_course(tmp_path)
+    (root / "book").mkdir()
+    shutil.copy(REPO_ROOT / "book" / "_config.yml", root / "book" / "_config.yml")
+    (root / "pyproject.toml").write_text("", encoding="utf-8")
+    assert main(["set-repo", "my-lab/cells-2028", "--root", str(root)]) == 0
+    assert "regenerated" in capsys.readouterr().out
+    assert main(["exercises", "check", "--root", str(root)]) == 0
+    student = sorted((root / "exercises" / "generated" / "student").glob("*.ipynb"))[0]
+    assert "github.com/my-lab/cells-2028@main" in student.read_text(encoding="utf-8")
