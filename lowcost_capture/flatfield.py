@@ -89,8 +89,9 @@ def apply_flatfield(image: Image.Image, flatfield: FlatField) -> Image.Image:
     reference = flatfield.reference
     if reference.shape[:2] != array.shape[:2]:
         zoom = (array.shape[0] / reference.shape[0], array.shape[1] / reference.shape[1], 1)
-        reference = ndimage.zoom(reference, zoom, order=1)
-        reference = reference[: array.shape[0], : array.shape[1]]
+        # mode="nearest": the default pads with zeros, which would divide the border by zero.
+        reference = ndimage.zoom(reference, zoom, order=1, mode="nearest")
+        reference = np.maximum(reference[: array.shape[0], : array.shape[1]], 1.0)
     level = reference.reshape(-1, 3).mean(axis=0)
     corrected = array / reference * level
     return Image.fromarray(np.clip(corrected + 0.5, 0, 255).astype(np.uint8), mode="RGB")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import shutil
+import warnings
 
 import numpy as np
 import pytest
@@ -343,3 +344,16 @@ def test_synthetic_session_is_deterministic(tmp_path):
         assert (first / relative).read_bytes() == (second / relative).read_bytes()
     oriented = [Image.open(first / f).getexif().get(0x0112, 1) for f in files if f.suffix == ".jpg"]
     assert any(value != 1 for value in oriented)
+
+
+def test_flatfield_of_another_size_never_divides_by_zero():
+    # A reference resized to a photo of another size must not be zero-padded at the border.
+    rng = np.random.default_rng(8)
+    blank = render_photo(None, rng, (640, 480), blur=0)
+    flatfield = build_flatfield(blank, detect_fov(blank), "x")
+    specimen = render_photo("pollen", np.random.default_rng(9), (1000, 750))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        corrected = np.asarray(apply_flatfield(specimen, flatfield))
+    assert corrected.shape == (750, 1000, 3)
+    assert corrected[-1].mean() < 255  # the last row is not blown out
