@@ -47,3 +47,13 @@ def _isolated_data_cache(tmp_path_factory, monkeypatch, request):
 def browser_required() -> bool:
     """True where a missing browser must fail the tests instead of skipping them (CI)."""
     return os.environ.get("COURSE_KIT_REQUIRE_BROWSER", "") == "1"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the tests that need the built website first.
+
+    Building the site executes every lecture notebook (the longest job of a run). Scheduling
+    its tests first lets one pytest-xdist worker start the build at once while the other
+    worker runs the rest of the suite.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("site") is None)
