@@ -22,24 +22,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from lectures import LECTURES
 
 from course_kit.colab import COLAB_CELL_SOURCE, check_first_cell
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
-LECTURES = [
-    "00_course_overview",
-    "01_what_is_an_image",
-    "02_image_processing",
-    "03_segmentation",
-    "04_single_cell_measurement",
-    "05_classical_ml",
-    "06_cnn_classification",
-    "07_rare_classes_cell_cycle",
-    "08_your_own_data",
-    "09_unsupervised_learning",
-    "10_computational_microscopy",
-]
 
 EXERCISE_HEADING = re.compile(r"(?m)^#{2,4}\s*Exercise\b")
 HEADING = re.compile(r"(?m)^(#{1,6})\s")

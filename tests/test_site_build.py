@@ -12,25 +12,13 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from lectures import LECTURES
 
 from course_kit import cli, site
 from course_kit.colab import make_colab_cell
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-LECTURES = [
-    "00_course_overview",
-    "01_what_is_an_image",
-    "02_image_processing",
-    "03_segmentation",
-    "04_single_cell_measurement",
-    "05_classical_ml",
-    "06_cnn_classification",
-    "07_rare_classes_cell_cycle",
-    "08_your_own_data",
-    "09_unsupervised_learning",
-    "10_computational_microscopy",
-]
 PARTS = {
     "Foundations": LECTURES[0:3],
     "Segmentation and measurement": LECTURES[3:6],
