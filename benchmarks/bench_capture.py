@@ -31,10 +31,8 @@ from lowcost_capture.synthetic import LABELS, render_photo, save_photo
 PHOTO_SIZE = (4000, 3000)
 OUTPUT_SIZE = 512
 
-_INGEST_CHILD = """
-import json, sys, time
-import sklearn.model_selection  # imported by large batches only; load it in every run alike
-
+# Peak-memory reader shared by both child processes (each measures only itself).
+_RSS_HELPER = """
 def rss_mb(field="VmHWM:"):
     # VmHWM is this process's own peak (ru_maxrss would include the parent's peak across exec).
     try:
@@ -45,7 +43,15 @@ def rss_mb(field="VmHWM:"):
         pass
     import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-from lowcost_capture import ingest
+"""
+
+_INGEST_CHILD = (
+    """
+import json, sys, time
+import sklearn.model_selection  # imported by large batches only; load it in every run alike
+"""
+    + _RSS_HELPER
+    + """from lowcost_capture import ingest
 baseline = rss_mb("VmRSS:")
 start, cpu = time.perf_counter(), time.process_time()
 summary = ingest(sys.argv[1], sys.argv[2], size=int(sys.argv[3]), progress=False)
@@ -54,21 +60,14 @@ print(json.dumps({"seconds": elapsed, "cpu": cpu, "photos": summary.added_photos
                   "rejected": summary.rejected,
                   "baseline_rss_mb": baseline, "peak_rss_mb": rss_mb()}))
 """
+)
 
-_NAIVE_CHILD = """
+_NAIVE_CHILD = (
+    """
 import json, sys, time
-
-def rss_mb(field="VmHWM:"):
-    # VmHWM is this process's own peak (ru_maxrss would include the parent's peak across exec).
-    try:
-        for line in open("/proc/self/status"):
-            if line.startswith(field):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-from pathlib import Path
+"""
+    + _RSS_HELPER
+    + """from pathlib import Path
 from PIL import Image, ImageOps
 source, out, size = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 photos = sorted(p for p in source.rglob("*.jpg"))
@@ -86,6 +85,7 @@ elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
 print(json.dumps({"seconds": elapsed, "cpu": cpu, "photos": len(photos),
                   "baseline_rss_mb": baseline, "peak_rss_mb": rss_mb()}))
 """
+)
 
 
 def make_photos(folder: Path, count: int, seed: int = 0) -> None:
