@@ -1,7 +1,7 @@
 """Shared pytest fixtures.
 
-Real public files live in ``../shared/real-data`` beside the clone (see its PROVENANCE.md); they
-are read at test time and never copied into the repository.
+Real public files come from ``tests/realdata.py``: a small openly licensed set vendored in
+``tests/data/real-data`` and, when present, the complete sets in ``../shared/real-data``.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import os
 from pathlib import Path
 
 import pytest
+from realdata import real_data_dir as _real_data_dir
 from site_fixtures import built_site, site_report  # noqa: F401  (shared site fixtures)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-REAL_DATA_DIR = REPO_ROOT.parent / "shared" / "real-data"
 
 
 @pytest.fixture(scope="session")
@@ -24,10 +24,8 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def real_data_dir() -> Path:
-    """The folder of real public files, or skip when it is not beside the clone."""
-    if not REAL_DATA_DIR.is_dir():
-        pytest.skip(f"real data folder {REAL_DATA_DIR} not found (expected ../shared/real-data)")
-    return REAL_DATA_DIR
+    """The folder of real public files: ``../shared/real-data``, else the vendored set."""
+    return _real_data_dir()
 
 
 @pytest.fixture(autouse=True)

@@ -29,6 +29,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from realdata import real_data_dir  # noqa: F401  (re-exported for the registry tests)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -191,8 +192,3 @@ def closed_port_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
-
-
-def real_data_dir() -> Path:
-    """Return ``../shared/real-data`` beside the repository (may not exist)."""
-    return Path(__file__).resolve().parents[2] / "shared" / "real-data"

@@ -392,11 +392,13 @@ def test_real_foldscope_photos_are_cropped_or_flagged(real_data_dir, tmp_path):
     source = real_data_dir / "phone_microscope_foldscope/images"
     out = tmp_path / "ds"
     summary = ingest(source, out, label="foldscope", progress=False)
-    assert summary.added_photos == 8, summary.text()
+    n_photos = len(list(source.glob("*.jpg")))  # 8 in ../shared/real-data, 5 vendored
+    assert summary.added_photos == n_photos, summary.text()
     flags = {row["source_name"]: row["fov_flag"] for row in _rows(out / "manifest.csv")}
     assert flags["IMG-20240523-WA0091.jpg"] == "full_frame"
-    assert flags["IMG_20240521_164857.jpg"] == "circle"
-    assert sum(flag.startswith("circle") for flag in flags.values()) == 6
+    full_frame = {"IMG-20240523-WA0091.jpg", "IMG_20240523_152537.jpg"}  # checked by eye
+    for name, flag in flags.items():
+        assert flag.startswith("full_frame" if name in full_frame else "circle"), name
     for row in _rows(out / "manifest.csv"):
         if row["fov_flag"] == "full_frame":
             assert row["fov_r"] == ""

@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import pytest
 from PIL import Image
+from realdata import real_file
 
 from lowcost_capture.colour import prepare_colour, to_rgb8
 from lowcost_capture.dedup import (
@@ -169,8 +170,8 @@ REAL_FULL_FRAME = ["IMG-20240523-WA0091.jpg", "IMG_20240523_152537.jpg"]
 
 
 @pytest.mark.parametrize("name", REAL_CIRCLES + REAL_FULL_FRAME)
-def test_fov_on_real_foldscope_photos(real_data_dir, name):
-    decoded = open_photo(real_data_dir / "phone_microscope_foldscope/images" / name, 1000)
+def test_fov_on_real_foldscope_photos(name):
+    decoded = open_photo(real_file(f"phone_microscope_foldscope/images/{name}"), 1000)
     image = decoded.image.convert("RGB")
     fov = detect_fov(image)
     if name in REAL_FULL_FRAME:

@@ -1,17 +1,16 @@
 """Tests for course_kit.embeddings: features, CNN embeddings, maps, clusters, autoencoder."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
+from realdata import real_data_dir
 from skimage import io, measure
 from skimage.draw import disk
 from torch import nn
 
 from course_kit import embeddings
 
-REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "real-data"
+REAL_DATA = real_data_dir()
 BBBC039 = REAL_DATA / "nuclei_bbbc039" / "cell nuclei"
 
 

@@ -3,16 +3,15 @@ measurements of real BBBC039 nuclei."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from realdata import real_data_dir
 from skimage import draw
 
 from course_kit import measure as meas
 
-REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "real-data"
+REAL_DATA = real_data_dir()
 BBBC039 = REAL_DATA / "nuclei_bbbc039" / "cell nuclei"
 
 

@@ -3,16 +3,15 @@ pipeline on real BBBC039 / DSB2018 images with their ground-truth masks."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from realdata import has_complete_real_data, real_data_dir
 from scipy import ndimage as ndi
 from skimage import draw
 
 from course_kit import segmentation as seg
 
-REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "real-data"
+REAL_DATA = real_data_dir()
 BBBC039 = REAL_DATA / "nuclei_bbbc039" / "cell nuclei"
 DSB2018 = REAL_DATA / "nuclei_stardist_dsb2018" / "stardist" / "data" / "images"
 
@@ -258,8 +257,11 @@ def test_otsu_watershed_on_real_bbbc039(bbbc039_pairs):
     # fragmented (apoptotic-looking) nuclei that the annotators drew as dozens of small pieces;
     # Otsu + watershed merges them (measured F1 0.22): a real failure the lecture shows.
     per_image_f1 = per_image[per_image.threshold == 0.5].set_index("image")["f1"]
-    assert (per_image_f1 > 0.85).sum() == 7
-    assert per_image_f1.idxmin() == "IXMtest_A12_s7"
+    if has_complete_real_data():
+        assert (per_image_f1 > 0.85).sum() == 7
+        assert per_image_f1.idxmin() == "IXMtest_A12_s7"
+    else:  # the two vendored fields are ordinary ones
+        assert (per_image_f1 > 0.85).all()
 
 
 def test_ground_truth_against_itself_is_perfect(bbbc039_pairs):

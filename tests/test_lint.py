@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,23 +32,23 @@ def _tracked_files() -> list[Path]:
     return [REPO_ROOT / name for name in names if (REPO_ROOT / name).is_file()]
 
 
-def _ruff() -> str:
-    ruff = shutil.which("ruff")
-    if ruff is None:
+def _ruff() -> list[str]:
+    """Ruff of the interpreter running the tests (a venv's, not whatever is first on PATH)."""
+    if importlib.util.find_spec("ruff") is None:
         pytest.fail("ruff is not installed: pip install -e '.[test]'")
-    return ruff
+    return [sys.executable, "-m", "ruff"]
 
 
 def test_ruff_check_is_clean():
     result = subprocess.run(
-        [_ruff(), "check", "--no-cache", "."], cwd=REPO_ROOT, capture_output=True, text=True
+        [*_ruff(), "check", "--no-cache", "."], cwd=REPO_ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ruff_format_is_clean():
     result = subprocess.run(
-        [_ruff(), "format", "--check", "--no-cache", "."],
+        [*_ruff(), "format", "--check", "--no-cache", "."],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

@@ -1,4 +1,4 @@
-"""BCCD loader on the REAL BCCD files in ../shared/real-data, and on the twin."""
+"""BCCD loader on the REAL BCCD files (vendored subset, or all of ../shared/real-data), and on the twin."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from PIL import Image
+from realdata import require_complete_real_data
 
 from data_registry.loaders.bccd import load_bccd, parse_voc_xml, read_bccd_files
 from data_registry.registry import get_dataset
@@ -22,6 +23,7 @@ def real_bccd(real_data_dir: Path) -> dict[str, Path]:
 
 
 def test_real_bccd_boxes_match_the_published_csv(real_bccd):
+    require_complete_real_data()  # whole-dataset counts
     images, boxes, splits = read_bccd_files(real_bccd)
     assert len(images) == 364
     counts = boxes["cell_type"].value_counts().to_dict()
@@ -37,6 +39,20 @@ def test_real_bccd_boxes_match_the_published_csv(real_bccd):
     assert set(splits) == {"train", "val", "trainval", "test"}
     assert set(boxes["split"]) <= {"train", "val", "test", ""}
     assert (boxes["split"] != "").mean() > 0.9
+
+
+def test_real_bccd_xml_boxes_agree_with_test_csv_for_each_present_file(real_bccd):
+    table = pd.read_csv(real_bccd["test.csv"])
+    present = sorted(
+        name for name, path in real_bccd.items() if name.endswith(".xml") and path.is_file()
+    )
+    assert present, "no BCCD annotation file present"
+    keys = ["filename", "cell_type", "xmin", "ymin", "xmax", "ymax"]
+    for name in present:
+        from_xml = pd.DataFrame(parse_voc_xml(real_bccd[name]))[keys]
+        from_csv = table[table["filename"] == from_xml["filename"].iloc[0]][keys]
+        merged = from_xml.merge(from_csv, how="inner", on=keys)
+        assert len(merged) >= 0.9 * max(len(from_xml), len(from_csv)), name
 
 
 def test_real_bccd_degenerate_boxes_are_kept_as_is(real_bccd):

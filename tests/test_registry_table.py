@@ -6,7 +6,7 @@ import csv
 import re
 
 import pytest
-from registry_server import real_data_dir
+from realdata import require_complete_real_data
 
 from data_registry import cite, registry
 from data_registry.errors import UnknownDatasetError
@@ -68,9 +68,7 @@ def test_file_names_are_unique_within_each_dataset():
 
 
 def test_bccd_registry_matches_shared_manifest():
-    manifest = real_data_dir() / "MANIFEST.csv"
-    if not manifest.is_file():
-        pytest.skip(f"shared real data not found at {manifest}")
+    manifest = require_complete_real_data() / "MANIFEST.csv"
     with manifest.open(newline="", encoding="utf-8") as handle:
         rows = {r["path"]: r for r in csv.DictReader(handle) if r["set"] == "bccd"}
     dataset = registry.get_dataset("bccd")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import nbformat
@@ -40,7 +41,9 @@ def test_colab_cell_is_ruff_clean_python(tmp_path):
     config = str(REPO_ROOT / "pyproject.toml")
     for command in (["check"], ["format", "--check"]):
         result = subprocess.run(
-            ["ruff", *command, "--config", config, str(cell)], capture_output=True, text=True
+            [sys.executable, "-m", "ruff", *command, "--config", config, str(cell)],
+            capture_output=True,
+            text=True,
         )
         assert result.returncode == 0, result.stdout + result.stderr
     compile(COLAB_CELL_SOURCE, "colab-cell", "exec")
