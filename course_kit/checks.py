@@ -18,6 +18,16 @@ says what kind of value was expected.
 Set the environment variable ``COURSE_KIT_CHECKS_STRICT=1`` to make a failing (or unfinished)
 check raise :class:`CheckFailed`; instructors use it to verify that the solutions pass.
 
+Grading never reads the printed line (a ``print("✅ …")`` would fake it). When
+``COURSE_KIT_RESULTS`` names a file, every check also appends one JSON record to it: the
+exercise, the status, the message and a digest of the record keyed with
+``COURSE_KIT_GRADING_KEY``. ``course-kit exercises grade`` executes submitted notebooks with a
+fresh key and reads only those records.
+
+Answers that are functions are run again on hidden inputs the student's code never saw
+(:func:`hidden_rng`), so copying the ground truth or hard-coding a value cannot pass;
+:func:`forbid_calls` refuses a function that calls the course helper it was asked to write.
+
 The exercise-specific checks live in :mod:`course_kit.exercise_checks`; they are built
 from :func:`check` and the small ``require_…`` helpers here.
 """
@@ -25,7 +35,12 @@ from :func:`check` and the small ``require_…`` helpers here.
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
+import json
 import os
+import time
+import types
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,9 +53,13 @@ __all__ = [
     "Feedback",
     "Wrong",
     "check",
+    "forbid_calls",
+    "hidden_rng",
     "is_placeholder",
+    "record_digest",
     "require",
     "require_array",
+    "require_function",
     "require_number",
 ]
 
@@ -52,6 +71,12 @@ _SYMBOLS = {PASSED: "✅", FAILED: "❌", NOT_DONE: "⏳"}
 
 #: Environment variable: when "1", failed or unfinished checks raise CheckFailed.
 STRICT_VARIABLE = "COURSE_KIT_CHECKS_STRICT"
+#: Environment variable: a file to which every check appends a JSON record (grading).
+RESULTS_VARIABLE = "COURSE_KIT_RESULTS"
+#: Environment variable: the key of the records' digests (set by the grader for each run).
+KEY_VARIABLE = "COURSE_KIT_GRADING_KEY"
+#: Fields of a record covered by its digest, in this order.
+RECORD_FIELDS = ("exercise", "status", "message", "time")
 
 
 class CheckFailed(AssertionError):
@@ -100,6 +125,70 @@ class Feedback:
 def is_placeholder(value) -> bool:
     """Return True if ``value`` is an untouched placeholder (None, ``...``, NotImplemented)."""
     return value is None or value is Ellipsis or value is NotImplemented
+
+
+def require_function(value, what: str) -> None:
+    """Raise :class:`Wrong` unless ``value`` is a function the check can call."""
+    if not callable(value):
+        raise Wrong(
+            f"{what} should be a function (def {what}(...): ... return ...), "
+            f"but it is a {type(value).__name__}"
+        )
+
+
+def _called_names(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            names |= _called_names(constant)
+    return names
+
+
+def forbid_calls(function, names, why: str) -> None:
+    """Refuse a student function that calls one of ``names`` (the step it was asked to write).
+
+    Parameters
+    ----------
+    function : callable
+        The student's function.
+    names : iterable of str
+        Names the function's code (and the functions nested in it) must not use.
+    why : str
+        The hint: what to write instead.
+    """
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return
+    used = sorted(_called_names(code) & set(names))
+    if used:
+        raise Wrong(f"your function calls {', '.join(used)}: {why}")
+
+
+def hidden_rng(exercise: str) -> np.random.Generator:
+    """A random generator for an exercise's hidden inputs (deterministic, never shown)."""
+    seed = int.from_bytes(hashlib.sha256(f"hidden:{exercise}".encode()).digest()[:8], "big")
+    return np.random.default_rng(seed)
+
+
+def record_digest(record: dict, key: str) -> str:
+    """HMAC-SHA256 of a check record's fields, keyed with the grading key."""
+    payload = json.dumps([record.get(field) for field in RECORD_FIELDS], ensure_ascii=False)
+    return hmac.new(key.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def _write_record(feedback: Feedback) -> None:
+    path = os.environ.get(RESULTS_VARIABLE, "")
+    if not path:
+        return
+    record = {
+        "exercise": feedback.exercise,
+        "status": feedback.status,
+        "message": feedback.message,
+        "time": round(time.time(), 3),
+    }
+    record["digest"] = record_digest(record, os.environ.get(KEY_VARIABLE, ""))
+    with open(path, "a", encoding="utf-8") as handle:  # one line per record, appended
+        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 def require(condition: bool, message: str) -> None:
@@ -220,6 +309,7 @@ def check(exercise: str, n_answers: int = 1):
         @functools.wraps(body)
         def run(*args, **kwargs) -> None:
             feedback = evaluate(*args, **kwargs)
+            _write_record(feedback)
             print(feedback.line())
             if _strict() and not feedback.passed:
                 raise CheckFailed(feedback.line())

@@ -641,7 +641,11 @@ def dataloaders_from_arrays(
 
 
 def class_weights(labels, n_classes: int | None = None):
-    """Inverse-frequency class weights for a weighted loss, scaled to average 1.
+    """Inverse-frequency class weights for a weighted loss, averaging 1 over the samples.
+
+    Each of the ``N`` training samples gets the weight of its class, and those ``N`` weights
+    average 1, so the loss keeps its usual scale. (Averaged over the classes instead, the
+    weights are larger than 1 whenever the classes are unbalanced.)
 
     Parameters
     ----------

@@ -1,7 +1,11 @@
 """The ``check_…()`` functions called at the end of each exercise in ``exercises/``.
 
 Each check computes the reference from the data it is given (so it works on the real
-datasets and on their twins), compares the student's answer with it and prints one line:
+datasets and on their twins), compares the student's answer with it, and, where the answer
+is a function, runs it again on hidden inputs with known answers
+(:mod:`course_kit.hidden_cases`): the property asked for must hold on data the student's
+code has never seen, so copying the ground truth or a hard-coded value cannot pass. It
+prints one line:
 ✅ passed, ❌ what is wrong (with a hint, never the answer) or ⏳ not done yet. See
 :mod:`course_kit.checks` for the mechanics and ``COURSE_KIT_CHECKS_STRICT=1``.
 
@@ -12,7 +16,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_kit.checks import Wrong, check, require, require_array, require_number
+from course_kit import hidden_cases
+from course_kit.checks import (
+    Wrong,
+    check,
+    forbid_calls,
+    hidden_rng,
+    require,
+    require_array,
+    require_function,
+    require_number,
+)
 
 # ---------------------------------------------------------------------------------------
 # Lecture 1: what is an image
@@ -131,21 +145,36 @@ def check_denoised(answer, noisy, clean):
 
 @check("Exercise 2.2 (percentile normalisation)")
 def check_normalise(answer_normalise, images, low=1, high=99):
-    """Check a function mapping each image's ``low``/``high`` percentiles to 0 and 1."""
-    require(callable(answer_normalise), "answer_normalise should be a function that takes an image")
-    for number, image in enumerate(images):
+    """Check a function mapping each image's ``low``/``high`` percentiles to 0 and 1.
+
+    The function also runs on a hidden image with a few hot and dead pixels, where min-max
+    scaling (which the exercise does not ask for) puts the 99th percentile near 0.04.
+    """
+    require_function(answer_normalise, "answer_normalise")
+    hidden = hidden_cases.hot_pixel_image(hidden_rng("2.2"))
+    cases = [(f"image {number}", image) for number, image in enumerate(images)]
+    cases.append(("a hidden image with a few hot pixels", hidden))
+    for name, image in cases:
         result = require_array(answer_normalise(image), np.shape(image), "the normalised image")
         require(
             np.issubdtype(result.dtype, np.floating),
             f"the result has dtype {result.dtype}; work in floating point",
         )
         at_low, at_high = np.percentile(result, [low, high])
-        if not np.isclose(at_low, 0, atol=0.02) or not np.isclose(at_high, 1, atol=0.02):
+        if np.isclose(at_low, 0, atol=0.02) and np.isclose(at_high, 1, atol=0.02):
+            continue
+        minmax = (image - np.min(image)) / np.ptp(image)
+        if np.allclose(result, minmax, atol=1e-6):
             raise Wrong(
-                f"image {number}: its {low}th percentile becomes {at_low:.2f} and its {high}th "
-                f"{at_high:.2f}, expected 0 and 1. Use the percentiles of each image itself"
+                f"on {name} this is min-max scaling: a few extreme pixels set the range, so the "
+                f"{high}th percentile becomes {at_high:.2f}. Use each image's own {low}st and "
+                f"{high}th percentiles (np.percentile) instead of its minimum and maximum"
             )
-    return ""
+        raise Wrong(
+            f"on {name} the {low}st percentile becomes {at_low:.2f} and the {high}th "
+            f"{at_high:.2f}, expected 0 and 1. Use the percentiles of each image itself"
+        )
+    return "also right on a hidden image with hot pixels"
 
 
 @check("Exercise 2.3 (maximum-intensity projection)")
@@ -179,81 +208,197 @@ def _mask_iou(a, b):
     return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
 
 
-@check("Exercise 3.1 (a foreground mask)")
-def check_foreground_mask(answer, gt_labels, min_iou=0.7):
-    """Check a boolean nucleus mask against the ground-truth foreground (IoU)."""
-    gt = np.asarray(gt_labels) > 0
-    mask = require_array(answer, gt.shape, "answer_mask")
-    require(
-        mask.dtype == bool,
-        f"answer_mask has dtype {mask.dtype}; a mask is True/False (image > threshold)",
-    )
+def _foreground_problem(mask, gt, what):
+    """Raise Wrong with a hint about a mask whose IoU with ``gt`` is too low."""
     iou = _mask_iou(mask, gt)
     if _mask_iou(~mask, gt) > iou:
         raise Wrong(
-            "the mask looks inverted: nuclei are bright, so keep pixels above the threshold"
+            f"{what}: the mask looks inverted; nuclei are bright, so keep pixels above the threshold"
         )
-    if iou >= min_iou:
-        return f"foreground IoU {iou:.2f}"
     share, true_share = mask.mean(), gt.mean()
     if share > 1.3 * true_share:
         raise Wrong(
-            f"IoU {iou:.2f}: {share:.0%} of the image is foreground but nuclei cover about {true_share:.0%}; the threshold is too low"
+            f"{what}: IoU {iou:.2f}; {share:.0%} of the image is foreground but nuclei cover "
+            f"about {true_share:.0%}: the threshold is too low"
         )
     if share < 0.7 * true_share:
         raise Wrong(
-            f"IoU {iou:.2f}: only {share:.0%} is foreground but nuclei cover about {true_share:.0%}; the threshold is too high"
+            f"{what}: IoU {iou:.2f}; only {share:.0%} is foreground but nuclei cover about "
+            f"{true_share:.0%}: the threshold is too high"
         )
-    raise Wrong(
-        f"IoU {iou:.2f} with the true nuclei (need {min_iou}); look at the mask beside the image"
+    raise Wrong(f"{what}: IoU {iou:.2f} with the true nuclei; look at the mask beside the image")
+
+
+def _as_mask(result, shape, what):
+    mask = require_array(result, shape, what)
+    require(
+        mask.dtype == bool,
+        f"{what} has dtype {mask.dtype}; a mask is True/False (image > threshold)",
     )
+    return mask
 
 
-@check("Exercise 3.2 (one label per nucleus)")
-def check_nucleus_labels(answer, gt_labels, min_f1=0.6):
-    """Check an instance label image: object count and F1 at IoU 0.5 against the truth."""
-    from course_kit.segmentation import match_instances
+@check("Exercise 3.1 (a foreground mask)")
+def check_foreground_mask(answer_foreground, image, gt_labels, min_iou=0.7):
+    """Check a function ``image -> boolean nucleus mask``.
 
-    gt = np.asarray(gt_labels)
-    labels = require_array(answer, gt.shape, "answer_labels")
+    It must overlap the ground truth of the shown image (IoU) and of two hidden fields with
+    another brightness and background, so the threshold has to come from each image.
+    """
+    require_function(answer_foreground, "answer_foreground")
+    gt = np.asarray(gt_labels) > 0
+    mask = _as_mask(answer_foreground(image), gt.shape, "the mask of the shown image")
+    if np.array_equal(mask, gt):
+        raise Wrong(
+            "your mask is exactly the ground truth: compute it from the image (smooth, then "
+            "threshold) without looking at `truth`"
+        )
+    iou = _mask_iou(mask, gt)
+    if iou < min_iou:
+        _foreground_problem(mask, gt, "on the shown image")
+    rng = hidden_rng("3.1")
+    for brightness, background in ((300.0, 40.0), (3000.0, 600.0)):
+        hidden_image, hidden_labels = hidden_cases.nuclei_field(
+            rng, brightness=brightness, background=background
+        )
+        hidden_gt = hidden_labels > 0
+        hidden_mask = _as_mask(
+            answer_foreground(hidden_image), hidden_gt.shape, "the mask of a hidden image"
+        )
+        if _mask_iou(hidden_mask, hidden_gt) < min_iou:
+            _foreground_problem(
+                hidden_mask,
+                hidden_gt,
+                f"on a hidden image {brightness / 1000:.1f}x as bright (your function had not "
+                "seen it; use only its `image` argument and pick the threshold from that image)",
+            )
+    return f"foreground IoU {iou:.2f}, and right on two hidden images"
+
+
+def _labels_problem(labels, gt, min_f1, what):
+    """Raise Wrong unless ``labels`` matches the instances of ``gt``; return the F1."""
     require(
         np.issubdtype(labels.dtype, np.integer) and labels.min() >= 0,
-        f"answer_labels has dtype {labels.dtype}; labels are non-negative integers (0 = background)",
+        f"{what}: labels have dtype {labels.dtype}; labels are non-negative integers "
+        "(0 = background)",
     )
     found = len(np.unique(labels[labels > 0]))
     present = len(np.unique(gt[gt > 0]))
-    require(found > 1, "there is at most one object: label the connected components of your mask")
-    f1 = match_instances(gt, labels).f1
+    require(found > 1, f"{what}: at most one object; label the connected components of the mask")
     if found < 0.85 * present:
         raise Wrong(
-            f"your labels have {found} objects but the image has about {present}; touching nuclei seem merged: try a distance transform and a watershed"
+            f"{what}: {found} objects but there are about {present}; touching nuclei seem "
+            "merged: try a distance transform and a watershed"
         )
     if found > 1.2 * present:
         raise Wrong(
-            f"your labels have {found} objects but the image has about {present}: nuclei are cut into pieces or specks remain; remove small objects or keep seeds further apart"
+            f"{what}: {found} objects but there are about {present}: nuclei are cut into pieces "
+            "or specks remain; remove small objects or keep seeds further apart"
         )
+    f1 = _f1_at_half(gt, labels)
     require(
         f1 >= min_f1,
-        f"F1 at IoU 0.5 is {f1:.2f} (need {min_f1}): the count is right but the outlines are off",
+        f"{what}: F1 at IoU 0.5 is {f1:.2f} (need {min_f1}): the count is right but the "
+        "outlines are off",
     )
-    return f"{found} objects, F1 at IoU 0.5 = {f1:.2f}"
+    return f1
+
+
+@check("Exercise 3.2 (one label per nucleus)")
+def check_nucleus_labels(answer_label_nuclei, gt_labels, min_f1=0.6):
+    """Check a function ``boolean mask -> instance labels`` that splits touching nuclei.
+
+    It runs on the mask of the ground truth (touching nuclei merged into blobs) and on hidden
+    masks with touching pairs. It must write the step, not call the lecture's pipeline.
+    """
+    require_function(answer_label_nuclei, "answer_label_nuclei")
+    forbid_calls(
+        answer_label_nuclei,
+        {"segment_nuclei", "split_touching_objects"},
+        "those run the lecture's whole pipeline; write the distance transform, the seeds "
+        "and the watershed yourself",
+    )
+    gt = np.asarray(gt_labels)
+    labels = require_array(answer_label_nuclei(gt > 0), gt.shape, "your labels")
+    f1 = _labels_problem(labels, gt, min_f1, "on the shown mask")
+    rng = hidden_rng("3.2")
+    for _ in range(2):
+        _, hidden = hidden_cases.nuclei_field(rng, n_touching=8)
+        hidden_labels = require_array(
+            answer_label_nuclei(hidden > 0), hidden.shape, "your labels of a hidden mask"
+        )
+        _labels_problem(hidden_labels, hidden, min_f1, "on a hidden mask with touching pairs")
+    return f"F1 at IoU 0.5 = {f1:.2f}; touching pairs split on two hidden masks"
+
+
+def _iou_table(gt_labels, pred_labels):
+    """IoU of every (true, predicted) pair, computed here independently of course_kit."""
+    gt = np.asarray(gt_labels).ravel()
+    pred = np.asarray(pred_labels).ravel()
+    gt_ids = np.unique(gt[gt > 0])
+    pred_ids = np.unique(pred[pred > 0])
+    gt_index = np.searchsorted(gt_ids, gt)
+    pred_index = np.searchsorted(pred_ids, pred)
+    both = (gt > 0) & (pred > 0)
+    overlap = np.zeros((gt_ids.size, pred_ids.size))
+    np.add.at(overlap, (gt_index[both], pred_index[both]), 1)
+    gt_area = np.array([(gt == i).sum() for i in gt_ids], float)
+    pred_area = np.array([(pred == i).sum() for i in pred_ids], float)
+    union = gt_area[:, None] + pred_area[None, :] - overlap
+    return np.divide(overlap, union, out=np.zeros_like(overlap), where=union > 0)
+
+
+def _f1_from_iou(iou):
+    """F1 at IoU 0.5: above 0.5 a match is unique, so a true positive is a row above it."""
+    n_true, n_pred = iou.shape
+    tp = int(np.sum(iou.max(axis=1) >= 0.5)) if n_pred else 0
+    return 1.0 if n_true + n_pred == 0 else 2 * tp / (n_true + n_pred)
+
+
+def _f1_at_half(gt_labels, pred_labels):
+    return _f1_from_iou(_iou_table(gt_labels, pred_labels))
 
 
 @check("Exercise 3.3 (F1 from the IoU matrix)")
-def check_f1(answer, gt_labels, pred_labels):
-    """Check an F1 score at IoU 0.5 computed by hand from the IoU matrix."""
-    from course_kit.segmentation import match_instances
+def check_f1(answer_f1_at_half, gt_labels, pred_labels):
+    """Check a function ``IoU matrix -> F1 at IoU 0.5``, written by hand.
 
-    f1 = require_number(answer, "answer_f1")
-    require(0 <= f1 <= 1, f"F1 is between 0 and 1, yours is {f1:.3f}")
-    result = match_instances(gt_labels, pred_labels, threshold=0.5)
-    if np.isclose(f1, result.f1, atol=1e-6):
-        return f"TP {result.tp}, FP {result.fp}, FN {result.fn}"
-    if np.isclose(f1, result.precision, atol=1e-6) or np.isclose(f1, result.recall, atol=1e-6):
-        raise Wrong("that is the precision or the recall; F1 combines both (harmonic mean)")
-    raise Wrong(
-        "not the F1 at IoU 0.5: count a true positive for each ground-truth object whose best IoU is at least 0.5, then FP and FN"
+    It runs on the shown pair and on hidden IoU matrices (more false positives, more false
+    negatives, no prediction at all); the reference is computed here independently.
+    """
+    require_function(answer_f1_at_half, "answer_f1_at_half")
+    forbid_calls(
+        answer_f1_at_half,
+        {"match_instances", "evaluate_dataset", "average_precision", "f1_score"},
+        "those compute the score for you; count TP, FP and FN from the IoU matrix yourself",
     )
+    rng = hidden_rng("3.3")
+    cases = [("the shown pair", _iou_table(gt_labels, pred_labels))]
+    for name, n_true, n_pred in (
+        ("a hidden case with many false positives", 12, 30),
+        ("a hidden case with many false negatives", 30, 9),
+    ):
+        iou = np.zeros((n_true, n_pred))
+        pairs = min(n_true, n_pred) - 3
+        iou[np.arange(pairs), rng.permutation(n_pred)[:pairs]] = rng.uniform(0.3, 0.95, pairs)
+        cases.append((name, iou))
+    for name, iou in cases:
+        value = require_number(answer_f1_at_half(iou), f"the F1 of {name}")
+        expected = _f1_from_iou(iou)
+        if np.isclose(value, expected, atol=1e-6):
+            continue
+        tp = int(np.sum(iou.max(axis=1) >= 0.5))
+        precision = tp / iou.shape[1] if iou.shape[1] else 0.0
+        recall = tp / iou.shape[0] if iou.shape[0] else 0.0
+        if np.isclose(value, precision, atol=1e-6) or np.isclose(value, recall, atol=1e-6):
+            raise Wrong(
+                f"on {name}: that is the precision or the recall; F1 combines both (harmonic mean)"
+            )
+        raise Wrong(
+            f"on {name}: not the F1 at IoU 0.5; count a true positive for each true object "
+            "(row) whose best IoU is at least 0.5, then FP and FN"
+        )
+    return "right on the shown pair and on two hidden IoU matrices"
 
 
 # ---------------------------------------------------------------------------------------
@@ -374,36 +519,72 @@ def check_balanced_accuracy(answer, y_true, y_pred):
     )
 
 
-def _fitted_classifier(answer, x_valid, y_valid, x_train, y_train, margin=0.05):
-    """Check a fitted classifier: its validation balanced accuracy near a scaled reference."""
-    from sklearn.linear_model import LogisticRegression
+def _balanced_score(model, x, y):
     from sklearn.metrics import balanced_accuracy_score
+
+    try:
+        return balanced_accuracy_score(y, model.predict(x))
+    except Exception as error:  # NotFittedError and shape errors
+        raise Wrong(
+            f"the returned model cannot predict ({type(error).__name__}): fit it on the "
+            "x_train and y_train your function receives, and return it"
+        ) from error
+
+
+def _trained_classifier(answer_train, x_train, y_train, x_valid, y_valid, margin=0.05):
+    """Check a function ``(x_train, y_train) -> fitted model``.
+
+    The model it returns must score near a scaled logistic regression on the validation set;
+    trained on shuffled labels it must fall to chance (a function that ignores its training
+    data, for example one that fits on the validation set, does not); and on a hidden problem
+    with features on very different scales it must still learn.
+    """
+    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    require(hasattr(answer, "predict"), "answer_model should be a fitted scikit-learn model")
-    try:
-        predicted = answer.predict(x_valid)
-    except Exception as error:  # NotFittedError and shape errors
-        raise Wrong(
-            f"answer_model cannot predict yet ({type(error).__name__}): call .fit(x_train, y_train)"
-        ) from error
-    score = balanced_accuracy_score(y_valid, predicted)
-    reference = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(
-        x_train, y_train
-    )
-    target = balanced_accuracy_score(y_valid, reference.predict(x_valid)) - margin
+    require_function(answer_train, "answer_train")
+
+    def reference():
+        return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+
+    x_train, y_train = np.asarray(x_train), np.asarray(y_train)
+    model = answer_train(x_train, y_train)
+    require(hasattr(model, "predict"), "answer_train should return the fitted model")
+    score = _balanced_score(model, x_valid, y_valid)
+    target = _balanced_score(reference().fit(x_train, y_train), x_valid, y_valid) - margin
     chance = 1 / len(np.unique(y_valid))
-    if score >= target:
-        return f"validation balanced accuracy {score:.2f} (chance {chance:.2f})"
-    steps = getattr(answer, "steps", [])
-    if not any("scaler" in type(step).__name__.lower() for _, step in steps):
+    if score < target:
+        steps = getattr(model, "steps", [])
+        if not any("scaler" in type(step).__name__.lower() for _, step in steps):
+            raise Wrong(
+                f"validation balanced accuracy {score:.2f}: the features have very different "
+                "scales; standardise them inside a pipeline"
+            )
+        raise Wrong(f"validation balanced accuracy {score:.2f} is low; enough iterations?")
+    shuffled = hidden_rng("train").permutation(y_train)
+    leaked = _balanced_score(answer_train(x_train, shuffled), x_valid, y_valid)
+    if leaked > chance + 0.5 * (score - chance):
         raise Wrong(
-            f"validation balanced accuracy {score:.2f}: the features have very different scales; standardise them inside a pipeline"
+            f"trained on shuffled labels your model still scores {leaked:.2f} on the "
+            f"validation set (chance is about {chance:.2f}): it does not learn only from the "
+            "x_train and y_train it is given. Never fit on the validation set: it must "
+            "measure data the model has not seen"
         )
-    raise Wrong(
-        f"validation balanced accuracy {score:.2f} is low; was it trained on the training set with enough iterations?"
+    x_hidden, y_hidden = hidden_cases.labelled_classes(hidden_rng("train-hidden"))
+    half = len(y_hidden) // 2
+    hidden_model = answer_train(x_hidden[:half], y_hidden[:half])
+    hidden_score = _balanced_score(hidden_model, x_hidden[half:], y_hidden[half:])
+    hidden_target = (
+        _balanced_score(reference().fit(x_hidden[:half], y_hidden[:half]), x_hidden[half:],
+                        y_hidden[half:]) - margin
+    )  # fmt: skip
+    require(
+        hidden_score >= hidden_target,
+        f"on a hidden problem your function scores {hidden_score:.2f}: does it standardise "
+        "the features it is given (inside the pipeline)?",
     )
+    return f"validation balanced accuracy {score:.2f} (chance {chance:.2f})"
 
 
 def _group_split(answer, groups, min_share=0.15, max_share=0.4):
@@ -424,7 +605,7 @@ def _group_split(answer, groups, min_share=0.15, max_share=0.4):
     return f"{len(np.unique(groups[mask]))} of {len(np.unique(groups))} groups in the test set"
 
 
-check_fitted_classifier = check("Exercise 5.2 (a scaled logistic regression)")(_fitted_classifier)
+check_fitted_classifier = check("Exercise 5.2 (a scaled logistic regression)")(_trained_classifier)
 check_group_split = check("Exercise 5.3 (split by image, not by cell)")(_group_split)
 
 
@@ -535,14 +716,23 @@ def check_majority_accuracy(answer, y_train, y_test):
 
 @check("Exercise 7.2 (inverse-frequency class weights)")
 def check_class_weights(answer, y_train, n_classes):
-    """Check weights proportional to 1/count per class, averaging 1 over classes."""
+    """Check weights proportional to 1/count per class, averaging 1 over the training cells.
+
+    ``N / (K * n_c)``: each of the ``N`` training cells gets its class's weight, and the mean
+    of those ``N`` weights is 1 (the mean over the ``K`` classes is larger when classes are
+    unbalanced).
+    """
     weights = require_array(np.asarray(answer, dtype=float), (n_classes,), "answer_weights")
     counts = np.bincount(np.asarray(y_train), minlength=n_classes).astype(float)
     expected = len(y_train) / (n_classes * counts)
     if np.allclose(weights, expected, rtol=1e-4):
         return f"the rarest class weighs {expected.max() / expected.min():.0f}x the most common"
     if np.allclose(weights / weights.sum(), (1 / counts) / (1 / counts).sum(), rtol=1e-4):
-        raise Wrong("the proportions are right; now scale them so that their mean is 1")
+        raise Wrong(
+            "the proportions are right; now scale them so that the average weight over the "
+            "training cells is 1 (sum of count x weight over the classes, divided by the "
+            "number of cells)"
+        )
     if np.argmax(weights) == np.argmax(counts):
         raise Wrong("the most common class has the largest weight; rare classes should weigh more")
     raise Wrong("each weight should be proportional to 1 / (number of training cells of the class)")
@@ -627,23 +817,50 @@ def check_explained_variance(answer, features):
 
 
 @check("Exercise 9.2 (k-means clusters against the classes)")
-def check_clusters(answer, features, true_labels, margin=0.1):
-    """Check cluster labels: as many clusters as classes, agreement near a k-means reference."""
+def check_clusters(answer_cluster, features, true_labels, margin=0.1):
+    """Check a function ``(features, n_clusters) -> cluster labels``.
+
+    On the shown features its clusters must agree with the classes about as well as k-means
+    on standardised features; the classes are never passed to it. On hidden features whose
+    clusters hide behind one feature of huge range it must still find them.
+    """
     from sklearn.metrics import adjusted_rand_score
 
     from course_kit.embeddings import kmeans_clusters
 
-    clusters = require_array(np.asarray(answer), (len(true_labels),), "answer_clusters")
+    require_function(answer_cluster, "answer_cluster")
+    true_labels = np.asarray(true_labels)
     n_classes = len(np.unique(true_labels))
+    clusters = require_array(
+        np.asarray(answer_cluster(features, n_classes)), (len(true_labels),), "your clusters"
+    )
     found = len(np.unique(clusters))
-    require(found == n_classes, f"{found} clusters; ask k-means for one per class ({n_classes})")
+    require(found == n_classes, f"{found} clusters; ask k-means for n_clusters ({n_classes})")
     agreement = adjusted_rand_score(true_labels, clusters)
     reference = adjusted_rand_score(true_labels, kmeans_clusters(features, n_classes, seed=0))
-    if agreement >= reference - margin:
-        return f"adjusted Rand index {agreement:.2f}"
-    raise Wrong(
-        f"adjusted Rand index {agreement:.2f} is low: were the features standardised before k-means?"
+    if np.isclose(agreement, 1.0) and reference < 0.9:
+        raise Wrong(
+            "your clusters are the classes themselves: cluster the features only; the labels "
+            "are what the clusters are compared with"
+        )
+    if agreement < reference - margin:
+        raise Wrong(
+            f"adjusted Rand index {agreement:.2f} is low: were the features standardised "
+            "before k-means?"
+        )
+    hidden, hidden_truth = hidden_cases.clustered_features(hidden_rng("9.2"))
+    hidden_clusters = require_array(
+        np.asarray(answer_cluster(hidden, 3)),
+        hidden_truth.shape,
+        "your clusters of hidden features",
     )
+    hidden_agreement = adjusted_rand_score(hidden_truth, hidden_clusters)
+    require(
+        hidden_agreement >= 0.8,
+        f"on hidden features with one feature of huge range the adjusted Rand index is "
+        f"{hidden_agreement:.2f}: standardise the features before k-means",
+    )
+    return f"adjusted Rand index {agreement:.2f}; right on hidden features too"
 
 
 # ---------------------------------------------------------------------------------------
@@ -651,7 +868,7 @@ def check_clusters(answer, features, true_labels, margin=0.1):
 # ---------------------------------------------------------------------------------------
 
 check_label_free_classifier = check("Exercise 10.2 (cell type from label-free images)")(
-    _fitted_classifier
+    _trained_classifier
 )
 
 

@@ -359,8 +359,15 @@ def _find_root(start: Path | None) -> Path:
     )
 
 
+_GRADE_EXAMPLES = """examples:
+  course-kit exercises build
+  course-kit exercises check
+  course-kit exercises grade submissions/*.ipynb -o grades.csv
+"""
+
+
 def add_parser(subparsers) -> None:
-    """Register ``course-kit exercises build|check``."""
+    """Register ``course-kit exercises build|check|grade``."""
     parser = subparsers.add_parser(
         "exercises",
         help="generate student and instructor exercise notebooks, check for drift",
@@ -369,8 +376,11 @@ def add_parser(subparsers) -> None:
             "tagged 'solution'. `build` writes exercises/generated/student/ (solutions "
             "replaced by placeholders, solution text removed) and "
             "exercises/generated/instructor/ (everything); `check` fails if a generated file "
-            "differs from what its source produces."
+            "differs from what its source produces; `grade` runs submitted notebooks and "
+            "grades them from the checks' signed records."
         ),
+        epilog=_GRADE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     for action, help_text in (
@@ -380,6 +390,51 @@ def add_parser(subparsers) -> None:
         sub = actions.add_parser(action, help=help_text, description=help_text)
         sub.add_argument("--root", type=Path, default=None, help="course repository root")
         sub.set_defaults(func=run)
+    grade = actions.add_parser(
+        "grade",
+        help="run submitted notebooks and grade them from the checks' signed records",
+        description=(
+            "Run a copy of each submitted notebook from top to bottom in a fresh kernel and "
+            "read the grade from the records the checks write, signed with a key made for "
+            "this run (printed check lines are ignored: a print() cannot fake them). The "
+            "submissions are not modified. Prints a table and, with -o, writes a CSV."
+        ),
+        epilog="example:\n  course-kit exercises grade alice.ipynb bob.ipynb -o grades.csv",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    grade.add_argument("notebooks", nargs="+", type=Path, help="submitted .ipynb files")
+    grade.add_argument("-o", "--out", type=Path, default=None, help="write the grades as CSV")
+    grade.add_argument("--timeout", type=int, default=600, help="seconds per cell (default 600)")
+    grade.set_defaults(func=run_grade)
+
+
+def run_grade(args: argparse.Namespace) -> int:
+    """Run ``course-kit exercises grade``; return the exit code."""
+    from course_kit.grading import grade_notebook, write_grades
+
+    for path in args.notebooks:
+        if path.suffix != ".ipynb" or not path.is_file():
+            print(
+                f"course-kit exercises grade: error: {path} is not a notebook file", file=sys.stderr
+            )
+            return 2
+    if args.timeout <= 0:
+        print("course-kit exercises grade: error: --timeout must be positive", file=sys.stderr)
+        return 2
+    all_rows = []
+    for path in args.notebooks:
+        rows, forged = grade_notebook(path, timeout=args.timeout)
+        all_rows += rows
+        passed = sum(row.status == "passed" for row in rows)
+        print(f"{path.name}: {passed} of {len(rows)} exercises passed")
+        for row in rows:
+            print(f"  {row.status:<13} {row.exercise}")
+        if forged:
+            print(f"  ({forged} check record(s) with a wrong signature were ignored)")
+    if args.out is not None:
+        write_grades(all_rows, args.out)
+        print(f"grades written to {args.out}")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:

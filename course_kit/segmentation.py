@@ -26,6 +26,8 @@ from scipy import ndimage as ndi
 from scipy.optimize import linear_sum_assignment
 from skimage import feature, filters, morphology, segmentation
 
+from course_kit import palette
+
 __all__ = [
     "DEFAULT_IOU_THRESHOLDS",
     "ERROR_COLOURS",
@@ -685,11 +687,9 @@ def crowded_window(labels, size=128):
 # Pictures of errors (lecture 3 failure gallery)
 # ----------------------------------------------------------------------------------------------
 
-#: Outline colours of :func:`show_segmentation_errors` and :func:`error_gallery`.
-ERROR_COLOURS = {
-    "ground truth": (0.2, 1.0, 0.2),
-    "prediction": (1.0, 0.2, 0.2),
-}
+#: Outline colours of :func:`show_segmentation_errors` and :func:`error_gallery` (from the
+#: kit's colour-blind-safe palette: ground truth green, prediction magenta, white where both).
+ERROR_COLOURS = palette.OVERLAY
 
 
 def _display_rgb(image):
@@ -700,23 +700,24 @@ def _display_rgb(image):
 
 
 def _outlined(image, gt_labels, pred_labels):
-    """Grey image with ground truth outlined in green and prediction in red (yellow = both)."""
+    """Grey image with ground truth outlined in green and prediction in magenta (white = both)."""
     rgb = _display_rgb(image)
     gt_edges = segmentation.find_boundaries(gt_labels, mode="inner")
     pred_edges = segmentation.find_boundaries(pred_labels, mode="inner")
     rgb[gt_edges] = ERROR_COLOURS["ground truth"]
     rgb[pred_edges] = ERROR_COLOURS["prediction"]
-    rgb[gt_edges & pred_edges] = (1.0, 0.9, 0.1)
+    rgb[gt_edges & pred_edges] = (1.0, 1.0, 1.0)  # green + magenta = white
     return rgb
 
 
 def show_segmentation_errors(
     image, gt_labels, pred_labels, ax=None, title=None, figsize=(8, 5), legend=True
 ):
-    """Draw ground truth (green) and prediction (red) outlines over an image.
+    """Draw ground truth (green) and prediction (magenta) outlines over an image.
 
     Ground-truth objects that are missed or merged are also shaded, so the eye goes to the
-    errors: magenta = missed, orange = merged into a neighbour, blue = split.
+    errors: yellow = missed, vermillion = merged into a neighbour, sky blue = split (the
+    kit's colour-blind-safe palette, :mod:`course_kit.palette`).
 
     Parameters
     ----------
@@ -742,7 +743,7 @@ def show_segmentation_errors(
     gt_labels, pred_labels = _check_pair(gt_labels, pred_labels)
     rgb = _outlined(image, gt_labels, pred_labels)
     table = classify_errors(gt_labels, pred_labels)
-    shades = {"missed": (1.0, 0.0, 1.0), "merged": (1.0, 0.55, 0.0), "split": (0.2, 0.5, 1.0)}
+    shades = palette.ERRORS
     gt_rows = table[table.source == "gt"]
     for category, colour in shades.items():
         ids = gt_rows.loc[gt_rows.category == category, "label"].to_numpy()
@@ -779,7 +780,7 @@ def error_gallery(
 
     Examples are taken across all images, worst first (lowest best-IoU for "missed",
     otherwise largest objects first), and shown with ground truth in green and prediction in
-    red.
+    magenta.
 
     Parameters
     ----------

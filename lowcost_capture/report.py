@@ -14,13 +14,18 @@ from urllib.parse import quote
 
 from PIL import Image, ImageDraw, ImageOps
 
+from course_kit import palette
+from course_kit.palette import rgb255
+
 from .atomic import read_csv_rows, write_bytes_atomic, write_text_atomic
 from .audit import audit
 from .manifest import MANIFEST_NAME, REJECTED_NAME
 from .split import SPLITS
 
 REPORT_FOLDER = "report"
-SPLIT_COLOURS = {"train": (31, 119, 180), "valid": (255, 127, 14), "test": (44, 160, 44)}
+#: Split frame and QC caption colours: the kit's colour-blind-safe palette (course_kit.palette).
+SPLIT_COLOURS = {split: rgb255(colour) for split, colour in palette.SPLITS.items()}
+QC_COLOURS = {verdict: rgb255(colour) for verdict, colour in palette.QC.items()}
 
 
 def contact_sheet(
@@ -56,9 +61,9 @@ def contact_sheet(
                 small = ImageOps.contain(image.convert("RGB"), (thumb, thumb))
             sheet.paste(small, (x + 4 + (thumb - small.size[0]) // 2, y + 4))
         except (OSError, ValueError):
-            draw.text((x + 8, y + thumb // 2), "unreadable", fill=(200, 0, 0))
+            draw.text((x + 8, y + thumb // 2), "unreadable", fill=QC_COLOURS["flagged"])
         status = row.get("qc_status", "") or "ok"
-        text_colour = (0, 110, 0) if status == "ok" else (200, 0, 0)
+        text_colour = QC_COLOURS["ok" if status == "ok" else "flagged"]
         draw.text((x + 4, y + thumb + 8), f"{row.get('split', '')} {status}"[:22], fill=text_colour)
     return sheet
 
