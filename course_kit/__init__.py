@@ -11,6 +11,16 @@ colab
     The first cell every lecture notebook starts with (installs the kit on Google Colab).
 repo
     The repository URL and branch used by launch buttons and Colab cells.
+figure_alt
+    Alt text for every figure, described from the figure itself (installed automatically
+    when ``course_kit`` is imported inside a Jupyter kernel).
 """
 
 __version__ = "0.1.0"
+
+import sys as _sys
+
+if "ipykernel" in _sys.modules:  # inside a Jupyter kernel: figures get alt text (figure_alt)
+    from course_kit.figure_alt import install as _install_figure_alt
+
+    _install_figure_alt()
