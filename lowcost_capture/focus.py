@@ -18,6 +18,9 @@ from .fov import FieldOfView, disc_mask
 
 #: Diameter (or short side, for full-frame photos) that scores are measured at.
 SCORING_SIZE = 512
+#: Most pixels of the scoring copy, whatever the photo's shape (a 12:1 photo at a 512-pixel
+#: short side): a sliver-shaped or tiny photo can never ask for a gigantic resize.
+SCORING_MAX_PIXELS = 12 * SCORING_SIZE * SCORING_SIZE
 
 #: A photo whose mean grey level inside the field is below this is "all black".
 BLACK_LEVEL = 12.0
@@ -53,7 +56,10 @@ def _scoring_grey(image: Image.Image, fov: FieldOfView) -> tuple[np.ndarray, np.
     """Grey array at the scoring resolution, and the shrunk field mask for it."""
     reference = 2 * fov.r if fov.has_circle else min(image.size)
     factor = SCORING_SIZE / max(reference, 1.0)
-    size = (max(8, round(image.size[0] * factor)), max(8, round(image.size[1] * factor)))
+    width, height = image.size
+    factor = min(factor, (SCORING_MAX_PIXELS / max(width * height, 1)) ** 0.5)
+    size = (max(8, round(width * factor)), max(8, round(height * factor)))
+    size = (min(size[0], SCORING_MAX_PIXELS // 8), min(size[1], SCORING_MAX_PIXELS // 8))
     factor = size[0] / image.size[0]
     grey = np.asarray(image.convert("L").resize(size, Image.Resampling.BILINEAR), np.float32)
     mask = disc_mask(grey.shape, fov.scaled(factor), shrink=0.92)
