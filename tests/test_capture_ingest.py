@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from lowcost_capture import DatasetLockedError, IngestError, audit, ingest, make_synthetic_session
+from lowcost_capture.atomic import is_temporary_name
 from lowcost_capture.locking import dataset_lock
 from lowcost_capture.manifest import MANIFEST_COLUMNS
 from lowcost_capture.synthetic import render_photo, save_photo
@@ -367,7 +368,7 @@ def test_killed_ingest_leaves_no_half_files_and_next_run_completes(session, tmp_
     assert summary.rejected == 0
     final = _rows(out / "manifest.csv")
     assert len({row["source_sha256"] for row in final}) == 12
-    assert not list(out.rglob(".tmp-*"))
+    assert not [path for path in out.rglob("*") if is_temporary_name(path.name)]
     reference = tmp_path / "clean"
     ingest(session / "photos", reference, tile=64, progress=False)
     assert sorted(row["path"] for row in final) == sorted(
