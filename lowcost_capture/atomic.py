@@ -127,7 +127,7 @@ def read_csv_rows(path: Path) -> list[dict]:
         return [dict(row) for row in csv.DictReader(handle)]
 
 
-def remove_stale_temporaries(root: Path, folders: Iterable[Path]) -> list[Path]:
+def remove_stale_temporaries(root: Path, folders: Iterable[Path] = ()) -> list[Path]:
     """Delete temporaries left by a killed run, in the folders this tool writes to only.
 
     A file is removed only when both hold: its name has the exact shape of this tool's

@@ -9,6 +9,7 @@ any image is written, so tiles of one photo (or photos of one slide) never strad
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import statistics
 from collections import Counter
@@ -345,6 +346,10 @@ class _Ingester:
         local_fov = local_fov.scaled(factor)
 
         split = self.tables.splits[group]
+        folder = self.tables.root / split / entry.label
+        if not folder.resolve().is_relative_to(self.tables.root.resolve()):
+            message = f"{split}/{entry.label} is a link to a folder outside the dataset"
+            return self.reject(entry, sha, "unsafe_output_folder", message)
         base_id = sha[:16]
         if options.tile:
             positions = tile_positions(
@@ -613,7 +618,13 @@ def ingest(
     summary = IngestSummary(out)
     with dataset_lock(out, timeout=lock_timeout):
         remove_stale_temporaries(out, _label_folders(out))
-        tables = DatasetTables(out)
+        try:
+            tables = DatasetTables(out)
+        except (UnicodeDecodeError, csv.Error, KeyError) as error:
+            raise IngestError(
+                f"the tables of {out} (manifest.csv, rejected.csv, splits.csv) are damaged "
+                f"({error}); restore them from a copy, nothing was changed"
+            ) from error
         tables.ensure_rejected_file()
 
         hashed = []

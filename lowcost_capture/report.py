@@ -108,9 +108,23 @@ def report(dataset, out_dir=None, thumb: int = 128) -> Path:
     -------
     Path
         The HTML page.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the manifest has no usable row, or the default report folder is a link leading
+        out of the dataset.
+    lowcost_capture.manifest.ManifestError
+        When ``manifest.csv`` is not a CSV table.
     """
     dataset = Path(dataset)
-    out_dir = Path(out_dir) if out_dir is not None else dataset / REPORT_FOLDER
+    if out_dir is None:
+        out_dir = dataset / REPORT_FOLDER
+        if not out_dir.resolve().is_relative_to(dataset.resolve()):
+            raise FileNotFoundError(
+                f"{out_dir} is a link to a folder outside the dataset; remove it or pass --out"
+            )
+    out_dir = Path(out_dir)
     manifest, _ = read_manifest(dataset)
     if not manifest:
         raise FileNotFoundError(f"{dataset} has no usable {MANIFEST_NAME} rows: run ingest first")

@@ -575,3 +575,36 @@ def test_unlistable_folder_is_reported(session, tmp_path):
     finally:
         locked.chmod(0o755)
     assert summary.reasons() == {"unreadable": 1}
+
+
+def test_links_and_damaged_tables_never_lead_outside_or_crash(session, dataset, tmp_path, capsys):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    # A report folder and a label folder planted as links to a folder outside the dataset.
+    (dataset / "report").symlink_to(elsewhere, target_is_directory=True)
+    assert main(["report", str(dataset)]) == 2
+    assert "outside the dataset" in capsys.readouterr().err
+    extra = tmp_path / "extra"
+    shutil.copytree(session / "photos" / "pollen", extra / "pollen")
+    for split in ("train", "valid", "test"):
+        target = dataset / split / "pollen"
+        if target.exists():
+            shutil.rmtree(target)
+        target.parent.mkdir(exist_ok=True)
+        target.symlink_to(elsewhere, target_is_directory=True)
+    for photo in (extra / "pollen").iterdir():  # new photos, so that they are processed
+        Image.open(photo).rotate(3).save(photo)
+    summary = ingest(extra, dataset, progress=False, dedup=False)
+    assert set(summary.reasons()) == {"unsafe_output_folder"}
+    assert not list(elsewhere.iterdir())
+
+    # Damaged tables: one line, exit 2 (ingest, report) or 1 (audit), nothing changed.
+    (dataset / "manifest.csv").write_bytes(bytes(range(256)) * 8)
+    before = _tree(dataset)
+    assert main(["ingest", str(extra), "--out", str(dataset), "--quiet"]) == 2
+    assert "damaged" in capsys.readouterr().err
+    assert main(["audit", str(dataset)]) == 1
+    assert "manifest.csv is not a UTF-8 CSV table" in capsys.readouterr().out
+    assert main(["report", str(dataset), "--out", str(tmp_path / "report")]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+    assert _tree(dataset) == before
