@@ -160,7 +160,32 @@ def test_odd_shaped_photos_are_rejected_and_memory_stays_bounded(tmp_path):
         f"141x141 photo {peak_plain:.0f} MB"
     )
     assert max(peak_odd, peak_extreme, peak_plain) < PEAK_MB
-    assert peak_odd < peak_plain + 50  # shape costs nothing beyond the pixel count
+    # Shape costs nothing beyond the pixel count (before the fix: 23.6 GB for the 20000x1 line).
+    assert peak_odd < peak_plain + 50 and peak_extreme < peak_plain + 50
+
+
+@pytest.mark.parametrize(
+    "size", [(20000, 1), (1, 20000), (8, 8), (384, 32), (32, 384), (4600, 400), (33, 33)]
+)
+def test_scoring_copy_is_bounded_by_pixel_budget(size):
+    from lowcost_capture.focus import SCORING_MAX_PIXELS, _scoring_grey
+    from lowcost_capture.fov import FLAG_FULL_FRAME, FieldOfView
+
+    grey, mask = _scoring_grey(Image.new("RGB", size, (120, 90, 60)), FieldOfView(FLAG_FULL_FRAME))
+    assert grey.size <= SCORING_MAX_PIXELS and grey.shape == mask.shape
+
+
+def test_ordinary_photos_are_still_scored_at_512_pixels():
+    from lowcost_capture.focus import SCORING_SIZE, _scoring_grey
+    from lowcost_capture.fov import FLAG_CIRCLE, FLAG_FULL_FRAME, FieldOfView
+
+    for size in ((4000, 3000), (3000, 4000), (4000, 1800), (640, 480)):
+        image = Image.new("RGB", size, (120, 90, 60))
+        grey, _ = _scoring_grey(image, FieldOfView(FLAG_FULL_FRAME))
+        assert min(grey.shape) == SCORING_SIZE
+        circle = FieldOfView(FLAG_CIRCLE, size[0] / 2, size[1] / 2, 0.45 * min(size))
+        grey, _ = _scoring_grey(image, circle)
+        assert abs(grey.shape[0] - SCORING_SIZE) <= 2 and abs(grey.shape[1] - SCORING_SIZE) <= 2
 
 
 def test_extreme_resampling_is_refused_or_rejected_with_bounded_memory(tmp_path):
