@@ -314,6 +314,13 @@ def main(argv: list[str] | None = None) -> int:
     except DatasetLockedError as error:
         print(f"lowcost-capture: {error}", file=sys.stderr)
         return EXIT_LOCKED
+    except MemoryError:
+        print(
+            f"lowcost-capture {args.command}: error: out of memory; close other programs or "
+            "use smaller photos, then run the same command again",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEMS
     except OSError as error:  # a read-only or full disk: one line, not a traceback
         print(f"lowcost-capture {args.command}: error: {error}", file=sys.stderr)
         return EXIT_PROBLEMS

@@ -662,7 +662,14 @@ def ingest(
                 summary.results.append(ingester.reject(entry, sha, "exact_duplicate", message))
             else:
                 ingester.seen_this_run[sha] = entry.name
-                result = ingester.process(entry, sha, group_of(entry, sha))
+                try:
+                    result = ingester.process(entry, sha, group_of(entry, sha))
+                except MemoryError:  # this photo's buffers are freed; the run goes on
+                    message = (
+                        f"{entry.name} needs more memory than is left on this machine; "
+                        "shrink the photo or close other programs and run again"
+                    )
+                    result = ingester.reject(entry, sha, "out_of_memory", message)
                 summary.results.append(result)
                 if result.status == "added":
                     new_sources.add(sha)

@@ -144,7 +144,8 @@ def open_photo(
     PhotoReadError
         With ``reason`` one of ``empty_file``, ``not_an_image``, ``unreadable``,
         ``decompression_bomb``, ``truncated_or_corrupt``, ``too_small``,
-        ``extreme_aspect_ratio``, ``animated_image``, ``multi_page_image``. Shape and frame
+        ``extreme_aspect_ratio``, ``animated_image``, ``multi_page_image``,
+        ``out_of_memory``. Shape and frame
         checks read only the header, before any pixel is decoded.
     """
     path = Path(path)
@@ -161,6 +162,7 @@ def open_photo(
             f"{path.name} is not a JPEG, PNG, TIFF, HEIC/HEIF, WebP, GIF or BMP image "
             "(its first bytes match no image format, whatever its extension says)",
         )
+    original_size = (0, 0)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -199,7 +201,13 @@ def open_photo(
             "truncated_or_corrupt",
             f"{path.name} is truncated or corrupt ({error}); copy it again from the phone",
         ) from error
-    except (ValueError, SyntaxError, RuntimeError, MemoryError) as error:
+    except MemoryError as error:
+        raise PhotoReadError(
+            "out_of_memory",
+            f"{path.name} ({original_size[0]}x{original_size[1]} pixels) needs more memory than "
+            "is left on this machine; shrink the photo or close other programs and run again",
+        ) from error
+    except (ValueError, SyntaxError, RuntimeError) as error:
         raise PhotoReadError("unreadable", f"{path.name} cannot be decoded: {error}") from error
     return DecodedPhoto(image, file_format, original_size, draft_scale)
 

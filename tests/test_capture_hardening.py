@@ -188,6 +188,51 @@ def test_ordinary_photos_are_still_scored_at_512_pixels():
         assert abs(grey.shape[0] - SCORING_SIZE) <= 2 and abs(grey.shape[1] - SCORING_SIZE) <= 2
 
 
+_CAPPED_CHILD = """
+import json, resource, sys
+import cv2, imagehash, numpy, scipy.ndimage, skimage.filters  # loaded before the cap
+from lowcost_capture.cli import main
+for line in open("/proc/self/status"):
+    if line.startswith("VmSize:"):
+        limit = int(line.split()[1]) * 1024 + int(sys.argv[1]) * 2**20
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+print(json.dumps({"code": main(sys.argv[2:])}))
+"""
+
+
+@pytest.fixture(scope="module")
+def big_photo_folder(tmp_path_factory) -> Path:
+    """A 9000x9000 photo (243 MB decoded) beside an ordinary one."""
+    source = tmp_path_factory.mktemp("big") / "photos"
+    source.mkdir()
+    y, x = np.mgrid[0:250, 0:250]
+    pattern = np.dstack([(x * 7 + y * 3) % 251, (x * 2 + y * 5) % 241, (x + y) % 239])
+    tiled = np.tile(pattern.astype(np.uint8), (36, 36, 1))  # compresses well: a 5 MB file
+    Image.fromarray(tiled).save(source / "big.png", compress_level=1)
+    _photo(4).save(source / "small.jpg", quality=90)
+    return source
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc")
+@pytest.mark.parametrize("headroom_mb", [300, 450])  # fails while decoding / while processing
+def test_photo_too_big_for_the_memory_left_is_rejected_not_a_crash(
+    big_photo_folder, tmp_path, headroom_mb
+):
+    source = big_photo_folder
+    out = tmp_path / "ds"
+    result = subprocess.run(
+        [sys.executable, "-c", _CAPPED_CHILD, str(headroom_mb), "ingest", str(source),
+         "--out", str(out), "--label", "x", "--quiet"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert "Traceback" not in result.stderr and json.loads(result.stdout.splitlines()[-1]) == {
+        "code": 0
+    }, result.stderr
+    (rejected,) = _rows(out / "rejected.csv")
+    assert rejected["source_name"] == "big.png" and rejected["reason"] == "out_of_memory"
+    assert [row["source_name"] for row in _rows(out / "manifest.csv")] == ["small.jpg"]
+
+
 def test_extreme_resampling_is_refused_or_rejected_with_bounded_memory(tmp_path):
     source = tmp_path / "photos"
     source.mkdir()
