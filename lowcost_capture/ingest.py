@@ -499,13 +499,18 @@ def ingest(
     device, optics : str
         Recorded in the manifest (e.g. ``"Pixel 7"``, ``"foldscope_140x"``).
     size : int
-        Longest side of output images when no µm/px target is given (never enlarged).
+        Longest side of output images when no µm/px target is given (never enlarged); 16-8192.
     tile, tile_stride : int, optional
-        Cut square tiles of this side (and step) lying fully inside the field of view.
+        Cut square tiles of this side (8-8192) and step (1-8192) lying fully inside the field
+        of view; at most 4096 tiles per photo.
     um_per_px : float, optional
-        Pixel size of the full-resolution photos (overrides the session calibration).
+        Pixel size of the full-resolution photos (overrides the session calibration);
+        0.01-1000 µm/px.
     target_um_per_px : float, optional
-        Resample every photo to this pixel size (needs ``um_per_px`` or a calibration).
+        Resample every photo to this pixel size (needs ``um_per_px`` or a calibration); at most
+        a 4x enlargement or a 200x reduction. Photos whose output would exceed 25 megapixels
+        or be under 16 pixels on a side are rejected (``output_too_large``,
+        ``output_too_small``).
     flatfield : path, optional
         Blank-slide photo of the same session for flat-field correction.
     white_balance : bool
@@ -532,7 +537,9 @@ def ingest(
     Raises
     ------
     IngestError
-        Bad arguments or a refused label (nothing is written).
+        A ``ValueError``: bad arguments (see :mod:`lowcost_capture.limits`), a refused label
+        or session name, a flat field that is not a usable photo, damaged dataset tables.
+        Arguments are checked before anything is written.
     lowcost_capture.locking.DatasetLockedError
         Another ingest is writing to ``out``.
     """

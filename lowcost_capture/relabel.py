@@ -54,7 +54,7 @@ def relabel(dataset, image_path: str, new_label: str) -> list[str]:
         moves = []
         for row in rows:
             old = Path(validate_dataset_path(row["path"]))
-            new = Path(row["split"]) / new_label / old.name
+            new = Path(old.parts[0]) / new_label / old.name  # the checked split
             if new != old and (dataset / new).exists():
                 raise FileExistsError(f"{new} already exists; nothing was moved")
             moves.append((row, old, new))

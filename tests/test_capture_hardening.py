@@ -286,6 +286,7 @@ def test_tampered_manifest_never_reads_or_writes_outside_the_dataset(dataset, tm
     rows[2]["path"] = str(outside)  # absolute: would show a private file in the report
     rows[3]["path"] = "train/com1/a.png"
     rows[4]["path"] = "train/..\\..\\evil.png"
+    rows[5]["split"] = "../../../outside"  # the path itself is fine
     _write_rows(dataset / "manifest.csv", rows)
     before = _tree(tmp_path)
 
@@ -306,6 +307,9 @@ def test_tampered_manifest_never_reads_or_writes_outside_the_dataset(dataset, tm
         relabel(dataset, rows[1]["path"], "pollen")
     with pytest.raises(LabelError):
         relabel(dataset, "train/../../x.png", "pollen")
+    moved = relabel(dataset, rows[5]["path"], "renamed")
+    assert moved == [f"{rows[5]['path'].split('/')[0]}/renamed/{rows[5]['path'].split('/')[2]}"]
+    assert (dataset / moved[0]).is_file() and not list(tmp_path.parent.rglob("outside"))
 
 
 @pytest.mark.parametrize(
