@@ -3,8 +3,10 @@
 Exit codes
 ----------
 0  the command completed (``ingest`` also when some photos were rejected: see rejected.csv)
-1  ``ingest`` found no photo at all; ``audit`` found problems; ``calibrate`` found no scale
-2  bad arguments or a refused label/session name (nothing was written)
+1  ``ingest`` found no photo at all; ``audit`` found problems; ``calibrate`` found no scale;
+   a full or read-only disk; out of memory
+2  bad arguments, a refused label/session name, a flat field that is not a photo or damaged
+   dataset tables: the sub-command's usage and one ``error:`` line (nothing was written)
 3  the dataset is locked by another ingest
 130  interrupted (Ctrl-C); nothing half-written is left, run the command again
 """
