@@ -682,3 +682,20 @@ def test_links_and_damaged_tables_never_lead_outside_or_crash(session, dataset, 
     assert main(["report", str(dataset), "--out", str(tmp_path / "report")]) == 2
     assert "Traceback" not in capsys.readouterr().err
     assert _tree(dataset) == before
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("COM1.jpg", "photo_COM1.jpg"),
+        ("lpt9", "photo_lpt9"),
+        ("../../x.jpg", "x.jpg"),
+        ("...", "photo"),
+        ("C:\\Users\\me\\nul.png", "photo_nul.png"),
+        ("IMG 0001 (1).jpg", "IMG_0001_1_.jpg"),
+    ],
+)
+def test_upload_names_are_safe_on_every_system(name, expected):
+    from lowcost_capture.widget import safe_upload_name
+
+    assert safe_upload_name(name) == expected
