@@ -6,12 +6,16 @@ then, in the same run and on the same photos:
 * throughput (photos per second) of ``ingest`` and of a naive pipeline (open at full size,
   ``exif_transpose``, resize to the same output size, save PNG) on N photos;
 * peak memory (RSS, measured inside a fresh subprocess) of ``ingest`` for N and for 2N photos,
-  to show that memory does not grow with the number of photos.
+  to show that memory does not grow with the number of photos;
+* peak memory of ``ingest`` on one photo of an odd shape (a 20000x1 line, an 11.5:1 strip) next
+  to a square photo of the same pixel count, to show that memory depends on the pixel count only
+  (before issue 10 the 20000x1 line asked for a 10-million-pixel-wide resize and grew to 23 GB).
 
 Usage::
 
     python3 benchmarks/bench_capture.py            # N = 24
     python3 benchmarks/bench_capture.py --n 8      # quicker
+    python3 benchmarks/bench_capture.py --shapes-only   # only the odd-shape memory table
 """
 
 from __future__ import annotations
@@ -62,6 +66,18 @@ print(json.dumps({"seconds": elapsed, "cpu": cpu, "photos": summary.added_photos
 """
 )
 
+_SHAPE_CHILD = (
+    """
+import json, sys
+"""
+    + _RSS_HELPER
+    + """from lowcost_capture import ingest
+summary = ingest(sys.argv[1], sys.argv[2], size=int(sys.argv[3]), progress=False,
+                 reject_blank=False)
+print(json.dumps({"photos": summary.added_photos, "peak_rss_mb": rss_mb()}))
+"""
+)
+
 _NAIVE_CHILD = (
     """
 import json, sys, time
@@ -106,11 +122,52 @@ def run_child(code: str, *args: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+#: (name, odd size, square size of the same pixel count) for the shape table.
+SHAPE_PAIRS = [
+    ("20000x1 line (refused: too small)", (20000, 1), (141, 141)),
+    ("60000x3 sliver (refused: too small)", (60000, 3), (424, 424)),
+    ("4600x400 strip (ingested)", (4600, 400), (1356, 1356)),
+    ("384x32 strip (ingested)", (384, 32), (111, 111)),
+]
+
+
+def _noise_png(path: Path, size: tuple[int, int], seed: int = 0) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)).save(path)
+
+
+def shape_table(tmp: Path) -> None:
+    """Print peak RSS of ingest for odd shapes beside squares of the same pixel count."""
+    print()
+    print(f"{'photo shape':<38} {'peak RSS MB':>12} {'square, same pixels MB':>23} {'ratio':>6}")
+    for index, (name, odd, square) in enumerate(SHAPE_PAIRS):
+        peaks = []
+        for kind, size in (("odd", odd), ("square", square)):
+            folder = tmp / f"shape{index}_{kind}"
+            _noise_png(folder / "photos" / "x" / "photo.png", size, seed=index)
+            result = run_child(
+                _SHAPE_CHILD, str(folder / "photos"), str(folder / "ds"), str(OUTPUT_SIZE)
+            )
+            peaks.append(result["peak_rss_mb"])
+        print(f"{name:<38} {peaks[0]:>12.0f} {peaks[1]:>23.0f} {peaks[0] / peaks[1]:>6.2f}")
+    print("ratio 1.0 = memory independent of the photo's shape")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=24, help="photos per run (default 24)")
+    parser.add_argument(
+        "--shapes-only", action="store_true", help="only the table of odd photo shapes"
+    )
     args = parser.parse_args(argv)
+    if args.shapes_only:
+        with tempfile.TemporaryDirectory(prefix="bench_capture_") as tmp:
+            shape_table(Path(tmp))
+        return 0
     n = args.n
 
     with tempfile.TemporaryDirectory(prefix="bench_capture_") as tmp:
@@ -165,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         f"ingest added {ours['photos']} + rejected {ours['rejected']} of {n}; "
         f"{ours_2n['photos']} + {ours_2n['rejected']} of {2 * n}"
     )
+    with tempfile.TemporaryDirectory(prefix="bench_capture_") as tmp:
+        shape_table(Path(tmp))
     return 0
 
 

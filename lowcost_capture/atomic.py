@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -19,8 +20,19 @@ from PIL import Image
 #: files about 15 % larger, on noisy microscope photos.
 PNG_COMPRESS_LEVEL = 1
 
-#: Prefix of the temporary files written before ``os.replace``.
-TEMPORARY_PREFIX = ".tmp-"
+#: Prefix of the temporary files written before ``os.replace``: recognisably this tool's.
+TEMPORARY_PREFIX = ".lowcost-capture-tmp-"
+#: Full name of such a temporary: the prefix, ``tempfile``'s 8 random characters, and the
+#: destination's suffix. Earlier versions used the prefix ``.tmp-``; their temporaries are
+#: recognised by the same exact shape.
+TEMPORARY_PATTERN = re.compile(
+    r"^(?:\.lowcost-capture-tmp-|\.tmp-)[a-z0-9_]{8}\.(?:png|csv|json|html)$"
+)
+
+
+def is_temporary_name(name: str) -> bool:
+    """True for the name of a temporary file written by :func:`write_bytes_atomic`."""
+    return TEMPORARY_PATTERN.match(name) is not None
 
 
 def _file_mode() -> int:
@@ -115,11 +127,20 @@ def read_csv_rows(path: Path) -> list[dict]:
         return [dict(row) for row in csv.DictReader(handle)]
 
 
-def remove_stale_temporaries(root: Path) -> list[Path]:
-    """Delete temporary files left in ``root`` (recursively) by a run that was killed.
+def remove_stale_temporaries(root: Path, folders: Iterable[Path] = ()) -> list[Path]:
+    """Delete temporaries left by a killed run, in the folders this tool writes to only.
 
-    Only files named like the temporaries of :func:`write_bytes_atomic` are removed; call this
-    while holding the dataset lock, so no running writer owns them.
+    A file is removed only when both hold: its name has the exact shape of this tool's
+    temporaries (:data:`TEMPORARY_PATTERN`), and it lies directly in ``root`` or in one of
+    ``folders``. A user's ``notes/.tmp-draft.md`` is never touched. Call this while holding the
+    dataset lock, so no running writer owns them.
+
+    Parameters
+    ----------
+    root : Path
+        Dataset folder (where the tables are written).
+    folders : iterable of Path
+        The other folders the caller writes to (for ``ingest``: ``<split>/<label>``).
 
     Returns
     -------
@@ -127,8 +148,11 @@ def remove_stale_temporaries(root: Path) -> list[Path]:
         The files removed.
     """
     removed = []
-    for path in Path(root).rglob(f"{TEMPORARY_PREFIX}*"):
-        if path.is_file():
-            path.unlink(missing_ok=True)
-            removed.append(path)
+    for folder in [Path(root), *folders]:
+        if not folder.is_dir() or folder.is_symlink():
+            continue
+        for path in sorted(folder.iterdir()):
+            if is_temporary_name(path.name) and path.is_file() and not path.is_symlink():
+                path.unlink(missing_ok=True)
+                removed.append(path)
     return removed

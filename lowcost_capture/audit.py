@@ -9,7 +9,7 @@ It recomputes everything from the files, so it also catches copies planted by ha
 
 from __future__ import annotations
 
-import hashlib
+import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +17,21 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .atomic import TEMPORARY_PREFIX, read_csv_rows
-from .dedup import NEAR_DUPLICATE_BITS, dihedral_hashes, hamming_to_all, hashes_to_words
-from .manifest import MANIFEST_NAME
+from .atomic import is_temporary_name
+from .dedup import (
+    NEAR_DUPLICATE_BITS,
+    dihedral_hashes,
+    hamming_to_all,
+    hashes_to_words,
+    sha256_file,
+)
+from .limits import MAX_OUTPUT_PIXELS
+from .manifest import MANIFEST_NAME, ManifestError, read_manifest
+from .reading import PhotoReadError, open_dataset_image
 from .split import SPLITS
+
+#: Extensions folder-per-label loaders read (torchvision's ``IMG_EXTENSIONS``, fastai's too).
+LOADER_EXTENSIONS = {".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"}
 
 _METADATA_KEYS = ("exif", "xmp", "XML:com.adobe.xmp", "icc_profile", "Raw profile type exif")
 
@@ -45,6 +56,8 @@ class AuditReport:
     changed_files: list[str] = field(default_factory=list)
     hidden_folders: list[str] = field(default_factory=list)
     leftover_temporaries: list[str] = field(default_factory=list)
+    nested_folders: list[str] = field(default_factory=list)
+    unsafe_manifest_rows: list[str] = field(default_factory=list)
     label_by_device: dict[str, Counter] = field(default_factory=dict)
 
     @property
@@ -63,8 +76,20 @@ class AuditReport:
         lines += [f"{path} is in {MANIFEST_NAME} but missing" for path in self.missing_files]
         lines += [f"{path} changed since ingest (sha256 differs)" for path in self.changed_files]
         lines += [
-            f"hidden folder {path} would be taken for a class" for path in self.hidden_folders
+            f"hidden folder {path} would be taken for a class or read by loaders"
+            for path in self.hidden_folders
         ]
+        lines += [
+            f"{path} is a temporary file left by an interrupted write (loaders such as "
+            "torchvision's ImageFolder would read it as an image); run ingest again to remove "
+            "it, or delete it"
+            for path in self.leftover_temporaries
+        ]
+        lines += [
+            f"folder {path} inside a label folder: loaders would read its images as that label"
+            for path in self.nested_folders
+        ]
+        lines += self.unsafe_manifest_rows
         return lines
 
     @property
@@ -111,7 +136,16 @@ def _audit_square(image: Image.Image) -> Image.Image:
 
 
 def _image_files(dataset: Path, report: AuditReport) -> list[tuple[str, Path]]:
+    """Every file a folder-per-label loader would see, split by split.
+
+    ``torchvision.datasets.ImageFolder`` takes every folder of a split as a class (hidden ones
+    too) and walks it recursively, hidden files and temporaries included; so does this scan.
+    Temporaries are reported (not decoded); everything else is returned to be checked.
+    """
     files = []
+    report.leftover_temporaries += [
+        path.name for path in sorted(dataset.iterdir()) if is_temporary_name(path.name)
+    ]
     for split in SPLITS:
         split_dir = dataset / split
         if not split_dir.is_dir():
@@ -122,13 +156,23 @@ def _image_files(dataset: Path, report: AuditReport) -> list[tuple[str, Path]]:
             if label_dir.name.startswith("."):
                 report.hidden_folders.append(label_dir.relative_to(dataset).as_posix())
                 continue
-            for path in sorted(label_dir.iterdir()):
-                if path.is_dir() and path.name.startswith("."):
-                    report.hidden_folders.append(path.relative_to(dataset).as_posix())
-                elif path.is_file() and path.name.startswith(TEMPORARY_PREFIX):
-                    report.leftover_temporaries.append(path.relative_to(dataset).as_posix())
-                elif path.is_file() and not path.name.startswith("."):
-                    files.append((split, path))
+            for folder, subfolders, names in os.walk(label_dir, followlinks=False):
+                folder = Path(folder)
+                for name in sorted(subfolders):
+                    relative = (folder / name).relative_to(dataset).as_posix()
+                    if name.startswith("."):
+                        report.hidden_folders.append(relative)
+                    else:
+                        report.nested_folders.append(relative)
+                subfolders.clear()  # reported above; their content is not ours to check
+                for name in sorted(names):
+                    path = folder / name
+                    if is_temporary_name(name):
+                        report.leftover_temporaries.append(path.relative_to(dataset).as_posix())
+                    elif name.startswith(".") and path.suffix.lower() not in LOADER_EXTENSIONS:
+                        continue  # .DS_Store and the like: no loader reads them
+                    else:
+                        files.append((split, path))
     return files
 
 
@@ -162,7 +206,10 @@ def audit(dataset, max_bits: int = NEAR_DUPLICATE_BITS) -> AuditReport:
             f"{'/, '.join(SPLITS)}/ folders; give the folder you passed to `ingest --out`"
         )
     report = AuditReport(dataset)
-    manifest = read_csv_rows(dataset / MANIFEST_NAME)
+    try:
+        manifest, report.unsafe_manifest_rows = read_manifest(dataset)
+    except ManifestError as error:
+        manifest, report.unsafe_manifest_rows = [], [str(error)]
     by_path = {row["path"]: row for row in manifest}
 
     groups: dict[str, set] = defaultdict(set)
@@ -171,7 +218,7 @@ def audit(dataset, max_bits: int = NEAR_DUPLICATE_BITS) -> AuditReport:
         groups[row["group"]].add(row["split"])
         if row.get("source_sha256"):
             sources[row["source_sha256"]].add(row["split"])
-        device = row.get("device", "")
+        device = row.get("device") or ""
         report.label_by_device.setdefault(device, Counter())[row["label"]] += 1
     report.group_leaks = {g: sorted(s) for g, s in groups.items() if len(s) > 1}
     report.source_leaks = {g: sorted(s) for g, s in sources.items() if len(s) > 1}
@@ -182,25 +229,33 @@ def audit(dataset, max_bits: int = NEAR_DUPLICATE_BITS) -> AuditReport:
         relative = path.relative_to(dataset).as_posix()
         seen_paths.add(relative)
         report.counts.setdefault(split, Counter())[path.parent.name] += 1
+        if path.is_symlink() or not path.is_file():
+            report.unreadable.append((relative, "not a regular file (a link, FIFO or device)"))
+            continue
         try:
-            data = path.read_bytes()
-            with Image.open(path) as image:
-                image.load()
-                if any(key in image.info for key in _METADATA_KEYS) or image.getexif():
-                    report.with_metadata.append(relative)
-                if image.mode != "RGB":
-                    report.unreadable.append((relative, f"mode {image.mode}, expected RGB"))
-                    continue
-                variants.append(dihedral_hashes(_audit_square(image)))
-        except (OSError, ValueError, SyntaxError) as error:
+            digest = sha256_file(path)
+            image = open_dataset_image(path, MAX_OUTPUT_PIXELS)
+        except PhotoReadError as error:
             report.unreadable.append((relative, str(error)))
             continue
+        except OSError as error:
+            report.unreadable.append((relative, error.strerror or str(error)))
+            continue
+        try:
+            if any(key in image.info for key in _METADATA_KEYS) or image.getexif():
+                report.with_metadata.append(relative)
+        except (OSError, ValueError, SyntaxError):  # a damaged EXIF block is metadata too
+            report.with_metadata.append(relative)
+        if image.mode != "RGB":
+            report.unreadable.append((relative, f"mode {image.mode}, expected RGB"))
+            continue
+        variants.append(dihedral_hashes(_audit_square(image)))
         names.append(relative)
         splits.append(split)
         row = by_path.get(relative)
         if row is None:
             report.not_in_manifest.append(relative)
-        elif row.get("sha256") and hashlib.sha256(data).hexdigest() != row["sha256"]:
+        elif row.get("sha256") and digest != row["sha256"]:
             report.changed_files.append(relative)
     report.missing_files = sorted(set(by_path) - seen_paths)
 

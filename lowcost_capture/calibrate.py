@@ -7,7 +7,6 @@ and writes the pixel size of every output image into the manifest.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -15,11 +14,12 @@ from .atomic import write_text_atomic
 from .colour import prepare_colour
 from .dedup import sha256_file
 from .fov import detect_fov
+from .labels import validate_name
+from .limits import check_known_um, check_um_per_px
 from .orientation import apply_orientation
 from .reading import open_photo
 
 CALIBRATION_FOLDER = "calibration"
-_SESSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
 
 
 @dataclass
@@ -52,12 +52,12 @@ class Calibration:
 
 
 def validate_session(session: str) -> str:
-    """Return ``session`` if it is a safe file name, else raise ``ValueError``."""
-    if not _SESSION_PATTERN.match(session or ""):
-        raise ValueError(
-            f"refused session name {session!r}: use 1-64 ASCII letters, digits, '_' or '-'"
-        )
-    return session
+    """Return ``session`` if it is a safe file name, else raise ``ValueError``.
+
+    The same check as labels (:func:`lowcost_capture.labels.validate_name`): the session name
+    becomes the file name ``calibration/<session>.json``.
+    """
+    return validate_name(session, "session name")
 
 
 def measure_calibration(photo: Path, known_um: float, session: str = "default") -> Calibration:
@@ -77,16 +77,23 @@ def measure_calibration(photo: Path, known_um: float, session: str = "default") 
     lowcost_capture.scale.CalibrationError
         When the photo shows no regular line pattern.
     """
-    from .scale import measure_line_period, um_per_px_from_period
+    from .scale import CalibrationError, measure_line_period, um_per_px_from_period
 
+    known_um = check_known_um(known_um)
+    session = validate_session(session)
     decoded = open_photo(Path(photo))
     upright, _ = apply_orientation(decoded.image)
     upright, _ = prepare_colour(upright)
     fov = detect_fov(upright)
     period = measure_line_period(upright, fov)
+    um_per_px = um_per_px_from_period(period, known_um)
+    try:
+        check_um_per_px(um_per_px, "the measured pixel size")
+    except ValueError as error:
+        raise CalibrationError(f"{error}; check --known-um (the spacing of the lines)") from error
     return Calibration(
-        session=validate_session(session),
-        um_per_px=um_per_px_from_period(period, known_um),
+        session=session,
+        um_per_px=um_per_px,
         known_um=float(known_um),
         period_px=float(period),
         photo_sha256=sha256_file(Path(photo)),
@@ -144,6 +151,10 @@ def calibrate(
     replace : bool
         Overwrite an existing, different calibration of the same session.
     """
+    check_known_um(known_um)
+    validate_session(session)
+    if dataset is not None and Path(dataset).exists() and not Path(dataset).is_dir():
+        raise ValueError(f"--out {dataset} is a file; give the dataset folder")
     calibration = measure_calibration(photo, known_um, session)
     if dataset is not None:
         save_calibration(dataset, calibration, replace=replace)

@@ -3,8 +3,10 @@
 Exit codes
 ----------
 0  the command completed (``ingest`` also when some photos were rejected: see rejected.csv)
-1  ``ingest`` found no photo at all; ``audit`` found problems; ``calibrate`` found no scale
-2  bad arguments or a refused label/session name (nothing was written)
+1  ``ingest`` found no photo at all; ``audit`` found problems; ``calibrate`` found no scale;
+   a full or read-only disk; out of memory
+2  bad arguments, a refused label/session name, a flat field that is not a photo or damaged
+   dataset tables: the sub-command's usage and one ``error:`` line (nothing was written)
 3  the dataset is locked by another ingest
 130  interrupted (Ctrl-C); nothing half-written is left, run the command again
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import limits
 from .locking import DatasetLockedError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
@@ -44,9 +47,39 @@ def _fractions(text: str) -> dict[str, float]:
         values = [float(part) for part in text.split(",")]
     except ValueError as error:
         raise argparse.ArgumentTypeError("use three numbers, e.g. 0.7,0.2,0.1") from error
-    if len(values) != 3 or abs(sum(values) - 1) > 1e-6 or min(values) < 0:
-        raise argparse.ArgumentTypeError("give train,valid,test shares that sum to 1")
-    return dict(zip(("train", "valid", "test"), values, strict=True))
+    if len(values) != 3:
+        raise argparse.ArgumentTypeError("give three train,valid,test shares, e.g. 0.7,0.2,0.1")
+    try:
+        return limits.check_fractions(dict(zip(("train", "valid", "test"), values, strict=True)))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def _checked(convert, check):
+    """An argparse ``type``: convert the text, then apply a :mod:`lowcost_capture.limits` check.
+
+    The same checks run in the Python API, so both refuse the same values.
+    """
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from error
+        try:
+            return check(value, "value")
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error).replace("value ", "", 1)) from error
+
+    parse.__name__ = check.__name__.removeprefix("check_")
+    return parse
+
+
+def _usage_error(args, message: str) -> int:
+    """Print the sub-command's usage and ``error: message`` (argparse's convention); return 2."""
+    args.subparser.print_usage(sys.stderr)
+    print(f"{args.subparser.prog}: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,11 +111,33 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--session", default="", help="session name (selects its calibration)")
     ingest.add_argument("--device", default="", help="phone model, recorded in the manifest")
     ingest.add_argument("--optics", default="", help="lens, e.g. foldscope_140x")
-    ingest.add_argument("--size", type=int, default=512, help="long side of outputs (px)")
-    ingest.add_argument("--tile", type=int, help="cut square tiles of this side inside the field")
-    ingest.add_argument("--tile-stride", type=int, help="step between tiles (default: --tile)")
-    ingest.add_argument("--um-per-px", type=float, help="pixel size of the original photos")
-    ingest.add_argument("--target-um-per-px", type=float, help="resample to this pixel size")
+    ingest.add_argument(
+        "--size",
+        type=_checked(int, limits.check_size),
+        default=512,
+        help=f"long side of outputs (px, {limits.MIN_SIZE}-{limits.MAX_SIZE}, default 512)",
+    )
+    ingest.add_argument(
+        "--tile",
+        type=_checked(int, limits.check_tile),
+        help="cut square tiles of this side inside the field",
+    )
+    ingest.add_argument(
+        "--tile-stride",
+        type=_checked(int, limits.check_stride),
+        help="step between tiles (default: --tile)",
+    )
+    ingest.add_argument(
+        "--um-per-px",
+        type=_checked(float, limits.check_um_per_px),
+        help=f"pixel size of the original photos (µm/px, {limits.MIN_UM_PER_PX:g}-"
+        f"{limits.MAX_UM_PER_PX:g})",
+    )
+    ingest.add_argument(
+        "--target-um-per-px",
+        type=_checked(float, limits.check_um_per_px),
+        help=f"resample to this pixel size (at most x{limits.MAX_UPSAMPLING:g} enlargement)",
+    )
     ingest.add_argument("--flatfield", help="blank-slide photo of the same session")
     ingest.add_argument("--white-balance", action="store_true", help="gray-world white balance")
     ingest.add_argument("--no-crop", action="store_true", help="keep photos uncropped")
@@ -91,8 +146,16 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "--split", type=_fractions, help="train,valid,test shares (default 0.7,0.2,0.1)"
     )
-    ingest.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
-    ingest.add_argument("--wait", type=float, default=0.0, help="seconds to wait for the lock")
+    ingest.add_argument(
+        "--seed", type=_checked(int, limits.check_seed), default=0, help="seed of the split"
+    )
+    ingest.add_argument(
+        "--wait",
+        type=_checked(float, limits.check_wait),
+        default=0.0,
+        help="seconds to wait for the lock",
+    )
+    ingest.set_defaults(subparser=ingest)
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
 
     audit = commands.add_parser(
@@ -107,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     audit.add_argument("dataset", help="dataset folder")
+    audit.set_defaults(subparser=audit)
 
     calibrate = commands.add_parser(
         "calibrate",
@@ -124,13 +188,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     calibrate.add_argument("photo", help="photo of the micrometer or grid")
     calibrate.add_argument(
-        "--known-um", type=float, required=True, help="spacing of neighbouring lines (µm)"
+        "--known-um",
+        type=_checked(float, limits.check_known_um),
+        required=True,
+        help="spacing of neighbouring lines (µm)",
     )
     calibrate.add_argument("--out", help="dataset folder to store the calibration in")
     calibrate.add_argument("--session", default="default", help="session name (default: default)")
     calibrate.add_argument(
         "--replace", action="store_true", help="overwrite the session's existing calibration"
     )
+    calibrate.set_defaults(subparser=calibrate)
 
     report = commands.add_parser(
         "report",
@@ -145,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("dataset", help="dataset folder")
     report.add_argument("--out", help="report folder (default DATASET/report)")
+    report.set_defaults(subparser=report)
     return parser
 
 
@@ -177,8 +246,7 @@ def _run_ingest(args) -> int:
             lock_timeout=args.wait,
         )
     except IngestError as error:
-        print(f"lowcost-capture ingest: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return _usage_error(args, str(error))
     print(summary.text())
     if not summary.results:
         print(
@@ -198,16 +266,14 @@ def _run_calibrate(args) -> int:
     from .scale import CalibrationError
 
     if not Path(args.photo).is_file():
-        print(f"lowcost-capture calibrate: error: {args.photo} does not exist", file=sys.stderr)
-        return EXIT_USAGE
+        return _usage_error(args, f"{args.photo} does not exist")
     try:
         result = calibrate(args.photo, args.known_um, args.out, args.session, args.replace)
     except (CalibrationError, PhotoReadError, FileExistsError) as error:
         print(f"lowcost-capture calibrate: {error}", file=sys.stderr)
         return EXIT_PROBLEMS
     except ValueError as error:
-        print(f"lowcost-capture calibrate: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return _usage_error(args, str(error))
     print(
         f"{result.um_per_px:.4f} µm per pixel (lines every {result.period_px:.2f} px "
         f"= {result.known_um:g} µm) for session {result.session}"
@@ -228,32 +294,35 @@ def main(argv: list[str] | None = None) -> int:
         from pathlib import Path
 
         if not Path(args.dataset).is_dir():
-            print(
-                f"lowcost-capture {args.command}: error: no folder {args.dataset}", file=sys.stderr
-            )
-            return EXIT_USAGE
+            return _usage_error(args, f"no folder {args.dataset}")
         if args.command == "audit":
             from .audit import NotADatasetError, audit
 
             try:
                 findings = audit(args.dataset)
             except NotADatasetError as error:
-                print(f"lowcost-capture audit: error: {error}", file=sys.stderr)
-                return EXIT_USAGE
+                return _usage_error(args, str(error))
             print(findings.text())
             return EXIT_OK if findings.ok else EXIT_PROBLEMS
+        from .manifest import ManifestError
         from .report import report
 
         try:
             page = report(args.dataset, args.out)
-        except FileNotFoundError as error:
-            print(f"lowcost-capture report: error: {error}", file=sys.stderr)
-            return EXIT_USAGE
+        except (FileNotFoundError, ManifestError) as error:
+            return _usage_error(args, str(error))
         print(f"report written to {page}")
         return EXIT_OK
     except DatasetLockedError as error:
         print(f"lowcost-capture: {error}", file=sys.stderr)
         return EXIT_LOCKED
+    except MemoryError:
+        print(
+            f"lowcost-capture {args.command}: error: out of memory; close other programs or "
+            "use smaller photos, then run the same command again",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEMS
     except OSError as error:  # a read-only or full disk: one line, not a traceback
         print(f"lowcost-capture {args.command}: error: {error}", file=sys.stderr)
         return EXIT_PROBLEMS

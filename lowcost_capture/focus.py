@@ -7,6 +7,7 @@ disc shrunk by 8 % and at a fixed working resolution (the Laplacian variance dep
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -18,6 +19,11 @@ from .fov import FieldOfView, disc_mask
 
 #: Diameter (or short side, for full-frame photos) that scores are measured at.
 SCORING_SIZE = 512
+#: Most pixels of the scoring copy, whatever the photo's shape: what a 9:4 photo (wider than
+#: any phone screen) gets at a 512-pixel short side. Ordinary photos are scored exactly at
+#: :data:`SCORING_SIZE`; a sliver-shaped or tiny photo can never ask for a larger resize, so
+#: memory does not depend on the photo's shape.
+SCORING_MAX_PIXELS = 9 * SCORING_SIZE * SCORING_SIZE // 4
 
 #: A photo whose mean grey level inside the field is below this is "all black".
 BLACK_LEVEL = 12.0
@@ -50,11 +56,28 @@ class QualityScores:
 
 
 def _scoring_grey(image: Image.Image, fov: FieldOfView) -> tuple[np.ndarray, np.ndarray]:
-    """Grey array at the scoring resolution, and the shrunk field mask for it."""
+    """Grey array at the scoring resolution, and the shrunk field mask for it.
+
+    Only the circle's bounding box is resampled (the mask never reaches beyond it), and the
+    copy never holds more than :data:`SCORING_MAX_PIXELS` pixels.
+    """
+    if fov.has_circle:
+        left = max(0, math.floor(fov.cx - fov.r))
+        top = max(0, math.floor(fov.cy - fov.r))
+        right = min(image.size[0], math.ceil(fov.cx + fov.r))
+        bottom = min(image.size[1], math.ceil(fov.cy + fov.r))
+        if right - left >= 8 and bottom - top >= 8:
+            image = image.crop((left, top, right, bottom))
+            fov = FieldOfView(fov.flag, fov.cx - left, fov.cy - top, fov.r)
     reference = 2 * fov.r if fov.has_circle else min(image.size)
+    width, height = image.size
     factor = SCORING_SIZE / max(reference, 1.0)
-    size = (max(8, round(image.size[0] * factor)), max(8, round(image.size[1] * factor)))
-    factor = size[0] / image.size[0]
+    size = (max(8, round(width * factor)), max(8, round(height * factor)))
+    if size[0] * size[1] > SCORING_MAX_PIXELS:
+        factor = math.sqrt(SCORING_MAX_PIXELS / (width * height))
+        size = (max(8, math.floor(width * factor)), max(8, math.floor(height * factor)))
+        size = (min(size[0], SCORING_MAX_PIXELS // 8), min(size[1], SCORING_MAX_PIXELS // 8))
+    factor = size[0] / width
     grey = np.asarray(image.convert("L").resize(size, Image.Resampling.BILINEAR), np.float32)
     mask = disc_mask(grey.shape, fov.scaled(factor), shrink=0.92)
     mask[:2, :] = mask[-2:, :] = False

@@ -9,6 +9,7 @@ any image is written, so tiles of one photo (or photos of one slide) never strad
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import statistics
 from collections import Counter
@@ -19,6 +20,7 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
+from . import limits
 from .atomic import remove_stale_temporaries, write_png_atomic
 from .calibrate import load_calibration, validate_session
 from .colour import prepare_colour
@@ -39,7 +41,7 @@ from .manifest import DatasetTables
 from .orientation import apply_orientation
 from .reading import PhotoReadError, open_photo
 from .scale import resample_to_um_per_px
-from .split import assign_groups
+from .split import SPLITS, assign_groups
 from .tiling import tile_positions
 
 #: JPEGs are decoded so that their long side is at least this multiple of the output size
@@ -144,7 +146,7 @@ class IngestOptions:
     calibration_long_side: int | None = None
 
 
-def _collect_entries(source: Path, label, labels_csv) -> list[PhotoEntry]:
+def _collect_entries(source: Path, label, labels_csv, out: Path) -> list[PhotoEntry]:
     if label is not None and labels_csv is not None:
         raise IngestError("give either --label or --labels, not both")
     if labels_csv is not None:
@@ -154,11 +156,59 @@ def _collect_entries(source: Path, label, labels_csv) -> list[PhotoEntry]:
             return entries_from_csv(Path(labels_csv), source)
         except LabelError as error:
             raise IngestError(str(error)) from error
+        except OSError as error:
+            raise IngestError(f"cannot read {labels_csv}: {error.strerror or error}") from error
     if label is not None:
-        return entries_from_label(source, label)
-    if source.is_file():
+        return entries_from_label(source, label, avoid=out)
+    if not source.is_dir():
         raise IngestError(f"{source} is a single photo: give its label with --label")
-    return entries_from_subfolders(source)
+    return entries_from_subfolders(source, avoid=out)
+
+
+def _label_folders(out: Path) -> list[Path]:
+    """The ``<split>/<label>`` folders of a dataset (the folders ingest writes images to)."""
+    folders = []
+    for split in SPLITS:
+        if (out / split).is_dir() and not (out / split).is_symlink():
+            for folder in sorted((out / split).iterdir()):
+                try:
+                    validate_label(folder.name)
+                except LabelError:
+                    continue
+                folders.append(folder)
+    return folders
+
+
+def _checked(check, *args):
+    """Run one of the :mod:`lowcost_capture.limits` checks, as an :class:`IngestError`."""
+    try:
+        return check(*args)
+    except ValueError as error:
+        raise IngestError(str(error)) from error
+
+
+def _validate_numbers(
+    size, tile, tile_stride, um_per_px, target_um_per_px, fractions, seed, lock_timeout
+) -> tuple:
+    """Check every numeric argument of :func:`ingest`; returns them normalised."""
+    size = _checked(limits.check_size, size)
+    if tile is not None:
+        tile = _checked(limits.check_tile, tile)
+    if tile_stride is not None:
+        if tile is None:
+            raise IngestError("--tile-stride needs --tile")
+        tile_stride = _checked(limits.check_stride, tile_stride)
+    if um_per_px is not None:
+        um_per_px = _checked(limits.check_um_per_px, um_per_px)
+    if target_um_per_px is not None:
+        target_um_per_px = _checked(limits.check_um_per_px, target_um_per_px, "--target-um-per-px")
+    if tile is not None and target_um_per_px is None:
+        _checked(limits.check_tile_count, size, tile, tile_stride or tile)
+    if fractions is not None:
+        fractions = _checked(limits.check_fractions, fractions)
+    seed = _checked(limits.check_seed, seed)
+    lock_timeout = _checked(limits.check_wait, lock_timeout)
+    return size, tile, tile_stride, um_per_px, target_um_per_px, fractions, seed, lock_timeout
 
 
 def _decode_request(options: IngestOptions) -> tuple[int, float | None]:
@@ -197,14 +247,23 @@ def _crop_field(image: Image.Image, fov: FieldOfView) -> tuple[Image.Image, Fiel
     return Image.fromarray(cropped, mode="RGB"), local
 
 
+def _output_size(size: tuple[int, int], options: IngestOptions, um_per_px: float | None):
+    """Size of the output image for an input of ``size``, before any pixel is resampled."""
+    if um_per_px and options.target_um_per_px:
+        factor = um_per_px / options.target_um_per_px
+    else:
+        factor = min(1.0, options.size / max(size))
+    return max(1, round(size[0] * factor)), max(1, round(size[1] * factor))
+
+
 def _resize_output(image: Image.Image, options: IngestOptions, um_per_px: float | None):
     """Resample to the target µm/px, or shrink so the long side is at most ``size``."""
     if um_per_px and options.target_um_per_px:
         resized, factor = resample_to_um_per_px(image, um_per_px, options.target_um_per_px)
         return resized, factor, options.target_um_per_px
-    factor = min(1.0, options.size / max(image.size))
-    if factor < 1.0:
-        new_size = (max(1, round(image.size[0] * factor)), max(1, round(image.size[1] * factor)))
+    new_size = _output_size(image.size, options, um_per_px)
+    factor = 1.0
+    if new_size != image.size:
         old_width = image.size[0]
         image = image.resize(new_size, Image.Resampling.LANCZOS)
         factor = new_size[0] / old_width
@@ -279,12 +338,19 @@ class _Ingester:
             um_original *= options.calibration_long_side / max(decoded.original_size)
         um_decoded = um_original / scale_to_original if um_original else None
         cropped, local_fov = _crop_field(image, fov) if options.crop_fov else (image, fov)
+        # Bounded before any pixel is resampled: memory never depends on an odd photo's shape.
+        problem = limits.output_size_problem(*_output_size(cropped.size, options, um_decoded))
+        if problem is not None:
+            return self.reject(entry, sha, *problem)
         output, factor, um_out = _resize_output(cropped, options, um_decoded)
         local_fov = local_fov.scaled(factor)
 
         split = self.tables.splits[group]
+        folder = self.tables.root / split / entry.label
+        if not folder.resolve().is_relative_to(self.tables.root.resolve()):
+            message = f"{split}/{entry.label} is a link to a folder outside the dataset"
+            return self.reject(entry, sha, "unsafe_output_folder", message)
         base_id = sha[:16]
-        pieces = []
         if options.tile:
             positions = tile_positions(
                 output.size[0], output.size[1], local_fov, options.tile, options.tile_stride
@@ -295,12 +361,25 @@ class _Ingester:
                     f"holds no {options.tile}x{options.tile} tile"
                 )
                 return self.reject(entry, sha, "no_tiles", message)
-            for pos in positions:
-                box = (pos.x0, pos.y0, pos.x0 + options.tile, pos.y0 + options.tile)
-                name = f"{base_id}_r{pos.row:02d}c{pos.col:02d}.png"
-                pieces.append((output.crop(box), name, str(pos.row), str(pos.col)))
+            if len(positions) > limits.MAX_TILES_PER_PHOTO:
+                message = (
+                    f"the photo would give {len(positions)} tiles (at most "
+                    f"{limits.MAX_TILES_PER_PHOTO}); use a larger --tile-stride or "
+                    "--target-um-per-px"
+                )
+                return self.reject(entry, sha, "too_many_tiles", message)
+            # A generator: one tile in memory at a time.
+            pieces = (
+                (
+                    output.crop((pos.x0, pos.y0, pos.x0 + options.tile, pos.y0 + options.tile)),
+                    f"{base_id}_r{pos.row:02d}c{pos.col:02d}.png",
+                    str(pos.row),
+                    str(pos.col),
+                )
+                for pos in positions
+            )
         else:
-            pieces.append((output, f"{base_id}.png", "", ""))
+            pieces = iter([(output, f"{base_id}.png", "", "")])
 
         photo_hash = variants[0]
         original_fov = fov.scaled(1.0 / scale_to_original)
@@ -420,13 +499,18 @@ def ingest(
     device, optics : str
         Recorded in the manifest (e.g. ``"Pixel 7"``, ``"foldscope_140x"``).
     size : int
-        Longest side of output images when no µm/px target is given (never enlarged).
+        Longest side of output images when no µm/px target is given (never enlarged); 16-8192.
     tile, tile_stride : int, optional
-        Cut square tiles of this side (and step) lying fully inside the field of view.
+        Cut square tiles of this side (8-8192) and step (1-8192) lying fully inside the field
+        of view; at most 4096 tiles per photo.
     um_per_px : float, optional
-        Pixel size of the full-resolution photos (overrides the session calibration).
+        Pixel size of the full-resolution photos (overrides the session calibration);
+        0.01-1000 µm/px.
     target_um_per_px : float, optional
-        Resample every photo to this pixel size (needs ``um_per_px`` or a calibration).
+        Resample every photo to this pixel size (needs ``um_per_px`` or a calibration); at most
+        a 4x enlargement or a 200x reduction. Photos whose output would exceed 25 megapixels
+        or be under 16 pixels on a side are rejected (``output_too_large``,
+        ``output_too_small``).
     flatfield : path, optional
         Blank-slide photo of the same session for flat-field correction.
     white_balance : bool
@@ -453,11 +537,19 @@ def ingest(
     Raises
     ------
     IngestError
-        Bad arguments or a refused label (nothing is written).
+        A ``ValueError``: bad arguments (see :mod:`lowcost_capture.limits`), a refused label
+        or session name, a flat field that is not a usable photo, damaged dataset tables.
+        Arguments are checked before anything is written.
     lowcost_capture.locking.DatasetLockedError
         Another ingest is writing to ``out``.
     """
     source, out = Path(source), Path(out)
+    # Every argument is checked before anything is written (and before the slow scan).
+    (size, tile, tile_stride, um_per_px, target_um_per_px, fractions, seed, lock_timeout) = (
+        _validate_numbers(
+            size, tile, tile_stride, um_per_px, target_um_per_px, fractions, seed, lock_timeout
+        )
+    )
     if label is not None:
         try:
             label = validate_label(label)
@@ -479,13 +571,8 @@ def ingest(
             "may contain the other (outputs would be re-read as photos, or originals with "
             "their EXIF would sit inside the shared dataset)"
         )
-    if size < 16 or (tile is not None and tile < 8):
-        raise IngestError("size must be at least 16 px and tile at least 8 px")
     if flatfield is not None and not Path(flatfield).is_file():
         raise IngestError(f"flat-field photo {flatfield} does not exist")
-    entries = _collect_entries(source, label, labels_csv)
-    if not entries:  # nothing to do: do not create an empty dataset folder either
-        return IngestSummary(out)
 
     options = IngestOptions(
         size=size,
@@ -501,30 +588,57 @@ def ingest(
         device=device,
         optics=optics,
     )
-    summary = IngestSummary(out)
     # Checked before the lock creates the dataset folder (calibrations are written atomically,
     # so reading one without the lock is safe): a refused run leaves nothing behind.
     if options.um_per_px is None and session:
-        calibration = load_calibration(out, session)
+        try:
+            calibration = load_calibration(out, session)
+        except (OSError, ValueError, TypeError) as error:
+            raise IngestError(
+                f"the calibration of session {session} is unreadable: {error}"
+            ) from error
         if calibration is not None:
-            options.um_per_px = calibration.um_per_px
+            options.um_per_px = _checked(
+                limits.check_um_per_px, calibration.um_per_px, f"the {session} calibration"
+            )
             options.calibration_long_side = max(calibration.photo_size)
     if target_um_per_px and not options.um_per_px:
         raise IngestError(
             "--target-um-per-px needs the photos' pixel size: run `lowcost-capture "
             "calibrate` for this --session or pass --um-per-px"
         )
+    if target_um_per_px:
+        _checked(limits.check_resampling, options.um_per_px, target_um_per_px)
+    # The flat field is decoded and checked before anything is written, like an argument.
+    reference = None
+    if flatfield is not None:
+        try:
+            reference = load_flatfield(Path(flatfield), options)
+        except PhotoReadError as error:
+            raise IngestError(f"--flatfield {flatfield}: {error}") from error
+        except ValueError as error:
+            raise IngestError(f"--flatfield {flatfield}: {error}") from error
+    entries = _collect_entries(source, label, labels_csv, out)
+    if not entries:  # nothing to do: do not create an empty dataset folder either
+        return IngestSummary(out)
+
+    summary = IngestSummary(out)
     with dataset_lock(out, timeout=lock_timeout):
-        remove_stale_temporaries(out)
-        tables = DatasetTables(out)
+        remove_stale_temporaries(out, _label_folders(out))
+        try:
+            tables = DatasetTables(out)
+        except (UnicodeDecodeError, csv.Error, KeyError) as error:
+            raise IngestError(
+                f"the tables of {out} (manifest.csv, rejected.csv, splits.csv) are damaged "
+                f"({error}); restore them from a copy, nothing was changed"
+            ) from error
         tables.ensure_rejected_file()
-        reference = load_flatfield(Path(flatfield), options) if flatfield else None
 
         hashed = []
         for entry in entries:
             try:
                 sha = sha256_file(entry.path) if entry.error is None else ""
-            except OSError as error:
+            except OSError as error:  # changed since it was listed
                 entry.error = ("unreadable", f"cannot read {entry.name}: {error.strerror}")
                 sha = ""
             hashed.append((entry, sha))
@@ -555,7 +669,14 @@ def ingest(
                 summary.results.append(ingester.reject(entry, sha, "exact_duplicate", message))
             else:
                 ingester.seen_this_run[sha] = entry.name
-                result = ingester.process(entry, sha, group_of(entry, sha))
+                try:
+                    result = ingester.process(entry, sha, group_of(entry, sha))
+                except MemoryError:  # this photo's buffers are freed; the run goes on
+                    message = (
+                        f"{entry.name} needs more memory than is left on this machine; "
+                        "shrink the photo or close other programs and run again"
+                    )
+                    result = ingester.reject(entry, sha, "out_of_memory", message)
                 summary.results.append(result)
                 if result.status == "added":
                     new_sources.add(sha)

@@ -11,9 +11,11 @@ Every table is rewritten atomically (temporary file + ``os.replace``).
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from .atomic import read_csv_rows, write_csv_atomic
+from .labels import LabelError, validate_dataset_path
 
 MANIFEST_NAME = "manifest.csv"
 REJECTED_NAME = "rejected.csv"
@@ -54,6 +56,53 @@ MANIFEST_COLUMNS = (
 )
 REJECTED_COLUMNS = ("source_name", "source_sha256", "label", "reason", "message")
 SPLITS_COLUMNS = ("group", "split", "label")
+
+
+class ManifestError(ValueError):
+    """``manifest.csv`` cannot be read as a table."""
+
+
+def read_manifest(dataset: Path) -> tuple[list[dict], list[str]]:
+    """The rows of ``DATASET/manifest.csv`` that are safe to use, and one line per refused row.
+
+    A row is refused when its ``path`` is not ``<split>/<label>/<file>`` made of safe names
+    (:func:`lowcost_capture.labels.validate_dataset_path`, the check labels typed on the command
+    line go through), so no command ever reads, writes or names a file outside the dataset
+    because of a manifest. Missing cells become empty strings.
+
+    Parameters
+    ----------
+    dataset : Path
+        Dataset folder.
+
+    Returns
+    -------
+    rows : list of dict
+        Safe rows, with at least the keys ``path``, ``label``, ``split`` and ``group``.
+    problems : list of str
+        One line per refused row, naming its line number.
+
+    Raises
+    ------
+    ManifestError
+        When the file is not a UTF-8 CSV table.
+    """
+    try:
+        rows = read_csv_rows(Path(dataset) / MANIFEST_NAME)
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise ManifestError(f"{MANIFEST_NAME} is not a UTF-8 CSV table ({error})") from error
+    safe, problems = [], []
+    for line, row in enumerate(rows, start=2):
+        row = {key: value if isinstance(value, str) else "" for key, value in row.items() if key}
+        for key in ("path", "label", "split", "group"):
+            row.setdefault(key, "")
+        try:
+            validate_dataset_path(row["path"])
+        except LabelError as error:
+            problems.append(f"{MANIFEST_NAME} line {line}: {error}")
+            continue
+        safe.append(row)
+    return safe, problems
 
 
 class DatasetTables:

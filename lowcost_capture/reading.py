@@ -25,7 +25,13 @@ MAX_IMAGE_PIXELS = 250_000_000
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
-#: File extensions looked at when scanning a folder (content decides the real format).
+#: Smallest short side of a photo, in pixels: below it nothing can be seen, and resampling such a
+#: sliver to a working size would take more memory than the photo holds.
+MIN_PHOTO_SIDE = 32
+#: Largest long side / short side of a photo (phone panoramas reach about 8).
+MAX_ASPECT_RATIO = 12.0
+
+#: File extensions of photos (content decides the real format).
 PHOTO_EXTENSIONS = {
     ".jpg",
     ".jpeg",
@@ -38,6 +44,7 @@ PHOTO_EXTENSIONS = {
     ".hif",
     ".webp",
     ".bmp",
+    ".gif",
 }
 
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1"}
@@ -63,8 +70,8 @@ def sniff_format(head: bytes) -> str | None:
     Returns
     -------
     str or None
-        ``"JPEG"``, ``"PNG"``, ``"TIFF"``, ``"HEIF"``, ``"WEBP"`` or ``"BMP"``; ``None`` when the
-        bytes match no supported image format.
+        ``"JPEG"``, ``"PNG"``, ``"TIFF"``, ``"HEIF"``, ``"WEBP"``, ``"GIF"`` or ``"BMP"``;
+        ``None`` when the bytes match no supported image format.
     """
     if head.startswith(b"\xff\xd8\xff"):
         return "JPEG"
@@ -76,6 +83,8 @@ def sniff_format(head: bytes) -> str | None:
         return "HEIF"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "WEBP"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
     if head[:2] == b"BM":
         return "BMP"
     return None
@@ -134,7 +143,10 @@ def open_photo(
     ------
     PhotoReadError
         With ``reason`` one of ``empty_file``, ``not_an_image``, ``unreadable``,
-        ``decompression_bomb``, ``truncated_or_corrupt``.
+        ``decompression_bomb``, ``truncated_or_corrupt``, ``too_small``,
+        ``extreme_aspect_ratio``, ``animated_image``, ``multi_page_image``,
+        ``out_of_memory``. Shape and frame
+        checks read only the header, before any pixel is decoded.
     """
     path = Path(path)
     try:
@@ -147,14 +159,17 @@ def open_photo(
     if file_format is None:
         raise PhotoReadError(
             "not_an_image",
-            f"{path.name} is not a JPEG, PNG, TIFF, HEIC/HEIF, WebP or BMP image "
+            f"{path.name} is not a JPEG, PNG, TIFF, HEIC/HEIF, WebP, GIF or BMP image "
             "(its first bytes match no image format, whatever its extension says)",
         )
+    original_size = (0, 0)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(path)
             original_size = image.size
+            check_photo_shape(path.name, original_size)
+            check_single_frame(path.name, image)
             draft_scale = 1.0
             long_side = max(original_size)
             if min_long_side and min_scale:
@@ -169,6 +184,8 @@ def open_photo(
                     image.draft("RGB" if image.mode == "RGB" else None, target)
                     draft_scale = image.size[0] / original_size[0]
             image.load()
+    except PhotoReadError:
+        raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise PhotoReadError(
             "decompression_bomb",
@@ -184,6 +201,112 @@ def open_photo(
             "truncated_or_corrupt",
             f"{path.name} is truncated or corrupt ({error}); copy it again from the phone",
         ) from error
+    except MemoryError as error:
+        raise PhotoReadError(
+            "out_of_memory",
+            f"{path.name} ({original_size[0]}x{original_size[1]} pixels) needs more memory than "
+            "is left on this machine; shrink the photo or close other programs and run again",
+        ) from error
     except (ValueError, SyntaxError, RuntimeError) as error:
         raise PhotoReadError("unreadable", f"{path.name} cannot be decoded: {error}") from error
     return DecodedPhoto(image, file_format, original_size, draft_scale)
+
+
+def check_photo_shape(name: str, size: tuple[int, int]) -> None:
+    """Refuse photos too small or too elongated to be a microscope photo.
+
+    Such files (a 20000 x 1 PNG is 60 KB) would otherwise be scaled up by hundreds of times by
+    every step that works at a fixed resolution.
+
+    Raises
+    ------
+    PhotoReadError
+        ``too_small`` (short side below :data:`MIN_PHOTO_SIDE`) or ``extreme_aspect_ratio``
+        (long side above :data:`MAX_ASPECT_RATIO` times the short side).
+    """
+    width, height = size
+    if min(width, height) < MIN_PHOTO_SIDE:
+        raise PhotoReadError(
+            "too_small",
+            f"{name} is {width}x{height} pixels; photos need at least {MIN_PHOTO_SIDE} pixels "
+            "on each side",
+        )
+    if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
+        raise PhotoReadError(
+            "extreme_aspect_ratio",
+            f"{name} is {width}x{height} pixels, more than {MAX_ASPECT_RATIO:g} times longer "
+            "than wide: not a microscope photo (crop it first if it is one)",
+        )
+
+
+def check_single_frame(name: str, image: Image.Image) -> None:
+    """Refuse animations and multi-page files: which frame to keep is the user's choice.
+
+    A JPEG with extra pictures (MPO: depth maps, gain maps of phone photos) and a HEIC's
+    auxiliary images are fine: their primary picture is the photo.
+
+    Raises
+    ------
+    PhotoReadError
+        ``animated_image`` (GIF, PNG or WebP animation) or ``multi_page_image`` (TIFF).
+    """
+    frames = getattr(image, "n_frames", 1) or 1
+    if image.format in ("GIF", "PNG", "WEBP") and getattr(image, "is_animated", False):
+        raise PhotoReadError(
+            "animated_image",
+            f"{name} is an animation of {frames} frames; save the frame you want as a PNG or "
+            "JPEG photo",
+        )
+    if image.format == "TIFF" and frames > 1:
+        raise PhotoReadError(
+            "multi_page_image",
+            f"{name} holds {frames} pages or images; save the one you want as its own file",
+        )
+
+
+def open_dataset_image(path: Path, max_pixels: int) -> Image.Image:
+    """Open an image of a dataset (an output of ``ingest`` or ``course-data export``) safely.
+
+    The header is read first: images declaring more than ``max_pixels`` pixels are refused
+    before any decoding, so a planted decompression bomb cannot exhaust memory.
+
+    Parameters
+    ----------
+    path : Path
+        Image file.
+    max_pixels : int
+        Largest number of pixels accepted.
+
+    Returns
+    -------
+    PIL.Image.Image
+        The loaded image (the file is closed).
+
+    Raises
+    ------
+    PhotoReadError
+        With ``reason`` ``decompression_bomb``, ``not_an_image`` or ``truncated_or_corrupt``;
+        the message says what is wrong in one line.
+    """
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise PhotoReadError(
+                        "decompression_bomb",
+                        f"declares {width}x{height} pixels, more than the {max_pixels:,} of any "
+                        "image in a dataset (a damaged file or a decompression bomb)",
+                    )
+                image.load()
+            return image
+    except PhotoReadError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise PhotoReadError("decompression_bomb", f"decompression bomb: {error}") from error
+    except Image.UnidentifiedImageError as error:
+        raise PhotoReadError("not_an_image", "not an image Pillow can read") from error
+    except (OSError, ValueError, SyntaxError, RuntimeError, MemoryError) as error:
+        raise PhotoReadError("truncated_or_corrupt", f"truncated or corrupt ({error})") from error

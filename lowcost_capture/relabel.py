@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .labels import validate_label
+from .labels import validate_dataset_path, validate_label
 from .locking import dataset_lock
 from .manifest import DatasetTables
 
@@ -35,7 +35,7 @@ def relabel(dataset, image_path: str, new_label: str) -> list[str]:
     Raises
     ------
     lowcost_capture.labels.LabelError
-        For an unsafe label.
+        For an unsafe label, or an unsafe path given or read from the manifest (nothing moves).
     KeyError
         When ``image_path`` is not in the manifest.
     FileExistsError
@@ -43,6 +43,7 @@ def relabel(dataset, image_path: str, new_label: str) -> list[str]:
     """
     dataset = Path(dataset)
     new_label = validate_label(new_label)
+    validate_dataset_path(image_path)
     with dataset_lock(dataset):
         tables = DatasetTables(dataset)
         match = [row for row in tables.manifest if row["path"] == image_path]
@@ -52,8 +53,8 @@ def relabel(dataset, image_path: str, new_label: str) -> list[str]:
         rows = [row for row in tables.manifest if row["source_sha256"] == source]
         moves = []
         for row in rows:
-            old = Path(row["path"])
-            new = Path(row["split"]) / new_label / old.name
+            old = Path(validate_dataset_path(row["path"]))
+            new = Path(old.parts[0]) / new_label / old.name  # the checked split
             if new != old and (dataset / new).exists():
                 raise FileExistsError(f"{new} already exists; nothing was moved")
             moves.append((row, old, new))

@@ -19,7 +19,9 @@ from course_kit.palette import rgb255
 
 from .atomic import read_csv_rows, write_bytes_atomic, write_text_atomic
 from .audit import audit
-from .manifest import MANIFEST_NAME, REJECTED_NAME
+from .limits import MAX_OUTPUT_PIXELS
+from .manifest import MANIFEST_NAME, REJECTED_NAME, read_manifest
+from .reading import PhotoReadError, open_dataset_image
 from .split import SPLITS
 
 REPORT_FOLDER = "report"
@@ -57,11 +59,11 @@ def contact_sheet(
         colour = SPLIT_COLOURS.get(row.get("split", ""), (128, 128, 128))
         draw.rectangle([x + 1, y + 1, x + thumb + 6, y + thumb + 6], outline=colour, width=3)
         try:
-            with Image.open(dataset / row["path"]) as image:
-                small = ImageOps.contain(image.convert("RGB"), (thumb, thumb))
+            image = open_dataset_image(dataset / row["path"], MAX_OUTPUT_PIXELS)
+            small = ImageOps.contain(image.convert("RGB"), (thumb, thumb))
             sheet.paste(small, (x + 4 + (thumb - small.size[0]) // 2, y + 4))
-        except (OSError, ValueError):
-            draw.text((x + 8, y + thumb // 2), "unreadable", fill=QC_COLOURS["flagged"])
+        except (PhotoReadError, OSError, ValueError):
+            draw.text((x + 8, y + thumb // 2), "damaged", fill=QC_COLOURS["flagged"])
         status = row.get("qc_status", "") or "ok"
         text_colour = QC_COLOURS["ok" if status == "ok" else "flagged"]
         draw.text((x + 4, y + thumb + 8), f"{row.get('split', '')} {status}"[:22], fill=text_colour)
@@ -79,8 +81,11 @@ def _table(headers: list[str], body: list[list]) -> str:
 
 def qc_summary(dataset: Path) -> dict:
     """Counts for the QC summary: per label and split, QC status, FOV flag, rejection reason."""
-    manifest = read_csv_rows(Path(dataset) / MANIFEST_NAME)
-    rejected = read_csv_rows(Path(dataset) / REJECTED_NAME)
+    manifest, _ = read_manifest(Path(dataset))
+    try:
+        rejected = read_csv_rows(Path(dataset) / REJECTED_NAME)
+    except (UnicodeDecodeError, ValueError):
+        rejected = []
     return {
         "images": len(manifest),
         # A `course-data export` manifest has no source_sha256: each image is its own source.
@@ -108,28 +113,46 @@ def report(dataset, out_dir=None, thumb: int = 128) -> Path:
     -------
     Path
         The HTML page.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the manifest has no usable row, or the default report folder is a link leading
+        out of the dataset.
+    lowcost_capture.manifest.ManifestError
+        When ``manifest.csv`` is not a CSV table.
     """
     dataset = Path(dataset)
-    out_dir = Path(out_dir) if out_dir is not None else dataset / REPORT_FOLDER
-    manifest = read_csv_rows(dataset / MANIFEST_NAME)
+    if out_dir is None:
+        out_dir = dataset / REPORT_FOLDER
+        if not out_dir.resolve().is_relative_to(dataset.resolve()):
+            raise FileNotFoundError(
+                f"{out_dir} is a link to a folder outside the dataset; remove it or pass --out"
+            )
+    out_dir = Path(out_dir)
+    manifest, _ = read_manifest(dataset)
     if not manifest:
-        raise FileNotFoundError(f"{dataset} has no {MANIFEST_NAME} rows: run ingest first")
+        raise FileNotFoundError(f"{dataset} has no usable {MANIFEST_NAME} rows: run ingest first")
     labels = sorted({row["label"] for row in manifest})
     summary = qc_summary(dataset)
-    findings = audit(dataset)
+    findings = audit(dataset)  # lists the refused manifest rows among its problems
 
     sections = []
-    for label in labels:
+    # One sheet per label folder: file names come from the checked paths, never from the
+    # label text (a `course-data export` label may hold spaces and brackets).
+    folders = sorted({row["path"].split("/")[1] for row in manifest})
+    for folder in folders:
         rows = sorted(
-            (row for row in manifest if row["label"] == label),
+            (row for row in manifest if row["path"].split("/")[1] == folder),
             key=lambda row: (
                 SPLITS.index(row["split"]) if row["split"] in SPLITS else 9,
                 row["path"],
             ),
         )
+        label = ", ".join(sorted({row["label"] for row in rows}))
         buffer = io.BytesIO()
         contact_sheet(dataset, rows, thumb=thumb).save(buffer, format="PNG")
-        name = f"contact_{label}.png"
+        name = f"contact_{folder}.png"
         write_bytes_atomic(out_dir / name, buffer.getvalue())
         sections.append(
             f"<h2>{html.escape(label)} ({len(rows)} images)</h2>"

@@ -14,13 +14,15 @@ import io
 import re
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import ImageOps
 
-from .atomic import read_csv_rows, write_bytes_atomic
+from .atomic import write_bytes_atomic
 from .ingest import IngestError, IngestSummary, ingest
-from .labels import LabelError, validate_label
+from .labels import WINDOWS_RESERVED, LabelError, validate_label
+from .limits import MAX_OUTPUT_PIXELS
 from .locking import DatasetLockedError
-from .manifest import MANIFEST_NAME
+from .manifest import read_manifest
+from .reading import PhotoReadError, open_dataset_image
 from .relabel import relabel
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -29,21 +31,23 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 def safe_upload_name(name: str) -> str:
     """A file name for an uploaded photo: no folders, no leading dot, only safe characters."""
     base = Path(str(name).replace("\\", "/")).name
-    cleaned = _SAFE_NAME.sub("_", base).lstrip("._") or "photo"
-    return cleaned[:120]
+    cleaned = (_SAFE_NAME.sub("_", base).lstrip("._") or "photo")[:120].rstrip(".")
+    if cleaned.split(".")[0].lower() in WINDOWS_RESERVED:
+        cleaned = "photo_" + cleaned
+    return cleaned or "photo"
 
 
 def thumbnail_html(path: Path, caption: str, size: int = 112) -> str:
     """An inline ``<figure>`` with a base64 PNG thumbnail of ``path`` and an escaped caption."""
     try:
-        with Image.open(path) as image:
-            small = ImageOps.contain(image.convert("RGB"), (size, size))
+        image = open_dataset_image(path, MAX_OUTPUT_PIXELS)
+        small = ImageOps.contain(image.convert("RGB"), (size, size))
         buffer = io.BytesIO()
         small.save(buffer, format="PNG")
         source = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
         picture = f'<img src="{source}" width="{small.size[0]}" height="{small.size[1]}">'
-    except (OSError, ValueError):
-        picture = "<div>unreadable</div>"
+    except (PhotoReadError, OSError, ValueError):
+        picture = "<div>damaged</div>"
     return (
         '<figure style="display:inline-block;margin:4px;text-align:center;font-size:11px">'
         f"{picture}<figcaption>{html.escape(caption)}</figcaption></figure>"
@@ -111,7 +115,7 @@ class CapturePanel:
 
     def gallery_html(self, limit: int = 60) -> str:
         """Thumbnails of the latest images with label, split and QC verdict, plus rejections."""
-        rows = read_csv_rows(self.dataset / MANIFEST_NAME)[-limit:]
+        rows = read_manifest(self.dataset)[0][-limit:]  # rows with unsafe paths left out
         figures = [
             thumbnail_html(
                 self.dataset / row["path"],
@@ -199,11 +203,11 @@ class CapturePanel:
         )
 
     def _known_labels(self) -> list[str]:
-        rows = read_csv_rows(self.dataset / MANIFEST_NAME)
+        rows = read_manifest(self.dataset)[0]
         return sorted(set(self.labels) | {row["label"] for row in rows})
 
     def _image_paths(self) -> list[str]:
-        return [row["path"] for row in read_csv_rows(self.dataset / MANIFEST_NAME)]
+        return [row["path"] for row in read_manifest(self.dataset)[0]]
 
 
 def capture_panel(dataset, upload_dir=None, labels=()):

@@ -141,8 +141,10 @@ def test_audit_and_report_read_a_course_data_export(tmp_path):
     assert findings.counts["train"]["red_cells"] == 3
     assert main(["report", str(exported)]) == 0  # no source_sha256 column in an export
     page = (exported / "report" / "index.html").read_text()
-    assert 'src="contact_red%20cells.png"' in page
-    assert (exported / "report" / "contact_red cells.png").is_file()
+    # The sheet is named after the checked label folder, never after the free-text label.
+    assert 'src="contact_red_cells.png"' in page and "<h2>red cells (5 images)</h2>" in page
+    assert (exported / "report" / "contact_red_cells.png").is_file()
+    assert not audit(exported).unsafe_manifest_rows  # export paths pass the label check
 
 
 def test_calibrate_reports_missing_pattern_and_bad_arguments(session, tmp_path):

@@ -315,7 +315,7 @@ def test_unsafe_labels_are_refused(bad):
 
 
 def test_labels_csv_rows_with_path_tricks_become_errors(tmp_path):
-    (tmp_path / "ok.jpg").write_bytes(b"x")
+    Image.new("RGB", (64, 48), (90, 120, 150)).save(tmp_path / "ok.jpg")
     (tmp_path / "labels.csv").write_text(
         "path,label\nok.jpg,pollen\nok.jpg,../evil\n../outside.jpg,pollen\n/etc/passwd,pollen\n"
         "ok.jpg,\n.hidden/a.jpg,pollen\n"
