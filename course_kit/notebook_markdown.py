@@ -591,6 +591,47 @@ def _add_say_import(notebook) -> bool:
     return False
 
 
+_GLUED = re.compile(r"""\bglue\(\s*(?:name\s*=\s*)?f?["']([^"']+)["']""")
+_SAY_FIELD = re.compile(r"(?<!\{)\{([A-Za-z_]\w*)[^{}]*\}(?!\})")
+
+
+def _glued_names(source: str) -> set[str]:
+    return set(_GLUED.findall(source))
+
+
+def _move_say_cells_after_their_glue(cells: list) -> list:
+    """Move each ``say()`` cell below the code cells right after it that glue its values.
+
+    MyST glue values could be quoted anywhere on the page; ``say()`` runs where it stands, so
+    a sentence written before the cell that computes its numbers moves just below that cell
+    (never across markdown).
+    """
+    cells = list(cells)
+    index = 0
+    while index < len(cells):
+        cell = cells[index]
+        if cell.cell_type != "code" or not cell.source.lstrip().startswith("say("):
+            index += 1
+            continue
+        glued = set().union(
+            *(_glued_names(c.source) for c in cells[:index] if c.cell_type == "code")
+        )
+        needed = set(_SAY_FIELD.findall(cell.source)) - glued
+        target = index
+        probe = index + 1
+        while needed and probe < len(cells) and cells[probe].cell_type == "code":
+            found = _glued_names(cells[probe].source)
+            if found & needed:
+                needed -= found
+                target = probe
+            probe += 1
+        if target != index and not needed:
+            cells.insert(target, cells.pop(index))
+            continue  # the cell now at ``index`` is a different one
+        index += 1
+    return cells
+
+
 def convert_notebook(notebook, bibliography: dict | None = None, hide_solutions: bool = True):
     """Return a copy of ``notebook`` whose markdown reads right in JupyterLab and Colab.
 
@@ -659,7 +700,7 @@ def convert_notebook(notebook, bibliography: dict | None = None, hide_solutions:
             if number != kept and cell.get("id"):
                 new["id"] = f"{cell.id}-{number}"[:64]
             cells.append(new)
-    notebook.cells = cells
+    notebook.cells = _move_say_cells_after_their_glue(cells)
     if needs_say and not _add_say_import(notebook):
         raise ConversionError("the notebook quotes glued numbers but never imports course_kit.glue")
     return notebook
