@@ -51,6 +51,7 @@ __all__ = [
     "entry_url",
     "load_bibliography",
     "myst_problems",
+    "notebook_problems",
 ]
 
 ADMONITION_STYLES = (
@@ -230,28 +231,22 @@ def answer_problems(cells: Iterable[str]) -> list[str]:
     return problems
 
 
-def _notebook_cells(path: Path):
-    import nbformat
-
-    notebook = nbformat.read(path, as_version=4)
-    return notebook
-
-
-def check_notebook(path: Path, answers: bool = True) -> list[Problem]:
-    """Return every place where ``path`` would show raw MyST in JupyterLab or Colab.
+def notebook_problems(notebook, answers: bool = True, where: str = "notebook") -> list[Problem]:
+    """Return every place where ``notebook`` would show raw MyST in JupyterLab or Colab.
 
     Parameters
     ----------
-    path : pathlib.Path
-        A ``.ipynb`` notebook.
+    notebook : nbformat.NotebookNode
+        A notebook in memory.
     answers : bool, optional
         Also check that answers are collapsed in ``<details>`` (default ``True``).
+    where : str, optional
+        Name used in the messages (the file name).
 
     Returns
     -------
     list of Problem
     """
-    notebook = _notebook_cells(path)
     problems = []
     markdown = []
     for index, cell in enumerate(notebook.cells):
@@ -259,10 +254,20 @@ def check_notebook(path: Path, answers: bool = True) -> list[Problem]:
             continue
         markdown.append(cell.source)
         for message in myst_problems(cell.source):
-            problems.append(Problem(f"{path} cell {index}", message))
+            problems.append(Problem(f"{where} cell {index}", message))
     if answers:
-        problems.extend(Problem(str(path), message) for message in answer_problems(markdown))
+        problems.extend(Problem(where, message) for message in answer_problems(markdown))
     return problems
+
+
+def check_notebook(path: Path, answers: bool = True) -> list[Problem]:
+    """Return every place where the notebook file ``path`` would show raw MyST.
+
+    See :func:`notebook_problems`.
+    """
+    import nbformat
+
+    return notebook_problems(nbformat.read(path, as_version=4), answers, str(path))
 
 
 # --------------------------------------------------------------------------- bibliography
