@@ -369,7 +369,10 @@ def test_website_shows_boxes_dropdowns_numbers_and_bibliography_links(tmp_path, 
         encoding="utf-8",
     )
     (source / "index.md").write_text(
-        "# Test\n\n```{toctree}\nlecture\nbibliography\n```\n", encoding="utf-8"
+        "# Test\n\n```{toctree}\nlecture\nbibliography\nglossary\n```\n", encoding="utf-8"
+    )
+    (source / "glossary.md").write_text(
+        "# Glossary\n\n```{glossary}\nbit depth\n  Bits per pixel.\n```\n", encoding="utf-8"
     )
     (source / "bibliography.md").write_text(
         "# Bibliography\n\n```{bibliography}\n:all:\n```\n", encoding="utf-8"
@@ -385,6 +388,7 @@ def test_website_shows_boxes_dropdowns_numbers_and_bibliography_links(tmp_path, 
                 ),
                 nbformat.v4.new_code_cell("from course_kit.glue import glue\nglue('n', 42)"),
                 nbformat.v4.new_markdown_cell("We found {glue:text}`n` nuclei ($n^{2}$)."),
+                nbformat.v4.new_markdown_cell("Mind the {term}`depth <bit depth>`."),
             ],
             metadata={
                 "kernelspec": {"name": "python3", "display_name": "Python 3"},
@@ -393,7 +397,8 @@ def test_website_shows_boxes_dropdowns_numbers_and_bibliography_links(tmp_path, 
         ),
         bibliography,
     )
-    say_cell = notebook.cells[-1]
+    say_cell = notebook.cells[-2]
+    notebook.cells[-1].source = notebook.cells[-1].source.replace("../book/", "")
     say_cell.outputs = [
         nbformat.v4.new_output(
             "execute_result",
@@ -418,6 +423,7 @@ def test_website_shows_boxes_dropdowns_numbers_and_bibliography_links(tmp_path, 
     assert 'class="math' in html  # the dollar math of the sentence is rendered as math
     link = re.search(r'<a class="[^"]*course-citation[^"]*" href="([^"]+)"[^>]*>Otsu, 1979', html)
     assert link, "the citation does not link to the bibliography"
+    assert re.search(r'href="glossary.html#term-bit-depth"><span[^>]*>(<span[^>]*>)?depth', html)
     page, anchor = link.group(1).split("#")
     assert page == "bibliography.html"
     assert f'id="{anchor}"' in (out / "bibliography.html").read_text(encoding="utf-8")

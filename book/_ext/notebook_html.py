@@ -9,7 +9,9 @@ would have produced:
 * ``<details>`` + ``<summary>Title</summary>`` + Markdown + ``</details>`` becomes a
   collapsed dropdown (sphinx-togglebutton), as ``:class: dropdown`` admonitions were;
 * citation links in notebooks (``[Otsu, 1979](https://doi.org/...)``, written from the
-  BibTeX entries) point at the entry on the bibliography page instead of the publisher.
+  BibTeX entries) point at the entry on the bibliography page instead of the publisher;
+* glossary links (``[pixel](../book/glossary.md#term-pixel)``) point at the term, as
+  ``{term}`` roles did (MyST alone knows only heading anchors).
 """
 
 from __future__ import annotations
@@ -18,8 +20,12 @@ import re
 from html import unescape
 
 from docutils import nodes
+from sphinx import addnodes
+from sphinx.errors import NoUri
 from sphinx.transforms import SphinxTransform
+from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
+from sphinx.util.nodes import make_refnode
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +149,44 @@ class HtmlBoxes(SphinxTransform):
         fold_html_boxes(self.document)
 
 
+def _term_key(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+class GlossaryLinks(SphinxPostTransform):
+    """Resolve Markdown links to ``glossary.md#term-...`` to the glossary term."""
+
+    default_priority = 8  # before MyST's reference resolver (9)
+
+    def run(self, **kwargs) -> None:
+        terms = {}
+        for (kind, _name), (docname, labelid) in self.env.get_domain("std").objects.items():
+            if kind == "term":
+                terms[(docname, _term_key(labelid))] = labelid
+        for node in list(self.document.findall(addnodes.pending_xref)):
+            target_id = node.get("reftargetid") or ""
+            if node.get("reftype") != "myst" or not target_id.startswith("term-"):
+                continue
+            docname = node["reftarget"]
+            labelid = terms.get((docname, _term_key(target_id)))
+            if labelid is None:
+                logger.warning(
+                    f"term not in glossary: {target_id!r} in {docname!r}",
+                    location=node,
+                    type="notebook_html",
+                )
+                continue
+            inner = nodes.inline("", "", *[c.deepcopy() for c in node.children])
+            inner["classes"] += ["xref", "std", "std-term"]
+            try:
+                reference = make_refnode(
+                    self.app.builder, node.get("refdoc", self.env.docname), docname, labelid, inner
+                )
+            except NoUri:
+                reference = inner
+            node.replace_self(reference)
+
+
 def link_citations_to_bibliography(app, doctree, docname) -> None:
     """Point citation links in notebooks at their entry on the bibliography page."""
     if app.builder.format != "html" or not str(app.env.doc2path(docname)).endswith(".ipynb"):
@@ -172,5 +216,6 @@ def link_citations_to_bibliography(app, doctree, docname) -> None:
 def setup(app):
     """Sphinx entry point."""
     app.add_transform(HtmlBoxes)
+    app.add_post_transform(GlossaryLinks)
     app.connect("doctree-resolved", link_citations_to_bibliography)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0"}
