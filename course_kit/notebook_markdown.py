@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import copy
+import functools
 import os
 import re
 import sys
@@ -113,6 +114,7 @@ class Problem:
 # --------------------------------------------------------------------------- checking
 
 
+@functools.lru_cache(maxsize=1)
 def _markdown_it():
     try:
         from markdown_it import MarkdownIt
@@ -164,7 +166,7 @@ def _inline_text(tokens, index: int) -> str:
     return ""
 
 
-def answer_problems(cells: Iterable[str]) -> list[str]:
+def answer_problems(cells: Iterable[str], labels: list[str] | None = None) -> list[str]:
     """Check that answers are collapsed and that ``<details>`` blocks render their Markdown.
 
     Rules: a paragraph or heading that starts with "Answer" or "Solution" must be inside a
@@ -177,6 +179,8 @@ def answer_problems(cells: Iterable[str]) -> list[str]:
     ----------
     cells : iterable of str
         The markdown cells of one notebook, in order.
+    labels : list of str, optional
+        How to name each cell in the messages (default ``"markdown cell N"``).
 
     Returns
     -------
@@ -187,24 +191,22 @@ def answer_problems(cells: Iterable[str]) -> list[str]:
     depth = 0
     open_question = None
     for number, text in enumerate(cells):
+        where = labels[number] if labels else f"markdown cell {number}"
         tokens = _tokens(text)
         for index, token in enumerate(tokens):
             if token.type == "html_block":
                 content = token.content
                 if _DETAILS_OPEN.search(content):
-                    if open_question is not None:
-                        open_question = None
+                    open_question = None
                     rest = re.sub(r"(?is)<details\b[^>]*>|<summary\b.*?</summary\s*>", "", content)
                     rest = _DETAILS_CLOSE.sub("", rest).strip()
                     if rest:
                         problems.append(
-                            f"markdown cell {number}: leave a blank line after "
+                            f"{where}: leave a blank line after "
                             f"<details><summary>...</summary> (found {rest[:40]!r} right after it)"
                         )
                     if not re.search(r"(?is)<summary\b.*?</summary\s*>", content):
-                        problems.append(
-                            f"markdown cell {number}: <details> needs a <summary> on its line"
-                        )
+                        problems.append(f"{where}: <details> needs a <summary> on its line")
                 depth += len(_DETAILS_OPEN.findall(content))
                 depth -= len(_DETAILS_CLOSE.findall(content))
                 continue
@@ -212,13 +214,11 @@ def answer_problems(cells: Iterable[str]) -> list[str]:
                 continue
             line = _inline_text(tokens, index).strip()
             if token.type == "heading_open" and open_question is not None:
-                problems.append(
-                    f"markdown cell {number}: {open_question!r} has no <details> answer"
-                )
+                problems.append(f"{where}: {open_question!r} has no <details> answer")
                 open_question = None
             if depth <= 0 and _ANSWER.match(line):
                 problems.append(
-                    f"markdown cell {number}: answer in plain view ({line[:50]!r}); put it in "
+                    f"{where}: answer in plain view ({line[:50]!r}); put it in "
                     "<details><summary>Answer</summary> ... </details>"
                 )
             question_line = line if token.type == "paragraph_open" else "## " + line
@@ -248,15 +248,16 @@ def notebook_problems(notebook, answers: bool = True, where: str = "notebook") -
     list of Problem
     """
     problems = []
-    markdown = []
+    markdown, labels = [], []
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type != "markdown":
             continue
         markdown.append(cell.source)
+        labels.append(f"cell {index}")
         for message in myst_problems(cell.source):
             problems.append(Problem(f"{where} cell {index}", message))
     if answers:
-        problems.extend(Problem(where, message) for message in answer_problems(markdown))
+        problems.extend(Problem(where, message) for message in answer_problems(markdown, labels))
     return problems
 
 
