@@ -21,6 +21,7 @@ Command line (from the repository root)::
 
     python -m course_kit.notebook_markdown check  notebooks exercises course_kit/templates
     python -m course_kit.notebook_markdown convert notebooks/*.ipynb
+    python -m course_kit.notebook_markdown convert --keep-solutions-open exercises/source
 
 ``check`` lists MyST syntax that would show as raw text (exit 1 if any); ``convert``
 rewrites MyST in lecture notebooks into the forms above, in place (notebooks that need no
@@ -755,6 +756,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-answers", action="store_true", help="check: skip the collapsed-answer rules"
     )
+    parser.add_argument(
+        "--keep-solutions-open",
+        action="store_true",
+        help="convert: leave solution code cells expanded in JupyterLab (exercise sources)",
+    )
     args = parser.parse_args(argv)
     try:
         paths = list(_notebooks(args.paths))
@@ -773,7 +779,9 @@ def main(argv: list[str] | None = None) -> int:
     for path in paths:
         original = nbformat.read(path, as_version=4)
         try:
-            converted = convert_notebook(original, bibliography)
+            converted = convert_notebook(
+                original, bibliography, hide_solutions=not args.keep_solutions_open
+            )
         except ConversionError as error:
             print(f"{path}: {error}", file=sys.stderr)
             failures += 1
