@@ -297,6 +297,13 @@ def test_command_line_convert_rewrites_in_place(tmp_path, monkeypatch, bibliogra
     assert nm.check_notebook(path) == []
     assert untouched.stat().st_mtime_ns == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lecture.ipynb", "plain.ipynb"]
+    solution = nbformat.read(path, as_version=4).cells[-1]
+    assert solution.metadata["jupyter"]["source_hidden"] is True
+    exercise = tmp_path / "exercise" / "source.ipynb"
+    exercise.parent.mkdir()
+    nbformat.write(_example_notebook(), exercise)
+    assert nm.main(["convert", "--keep-solutions-open", str(exercise)]) == 0
+    assert "jupyter" not in nbformat.read(exercise, as_version=4).cells[-1].metadata
 
 
 # --------------------------------------------------------------------------- glue and say
