@@ -6,7 +6,10 @@ viz
     Plotting helpers (image grids, histograms, montages, label overlays, confusion matrices,
     training curves, embeddings).
 glue
-    ``glue(name, value)`` to quote computed numbers in the book's prose.
+    ``glue(name, value)`` and ``say("... {name:.2f} ...")``: sentences that quote computed
+    numbers, shown as cell output in Jupyter, Colab and on the website.
+notebook_markdown
+    Check (and convert) notebook markdown so that JupyterLab and Colab show no raw MyST.
 colab
     The first cell every lecture notebook starts with (installs the kit on Google Colab).
 repo

@@ -2,15 +2,21 @@
 
 - the first cell is the Colab set-up cell (``course_kit.colab.COLAB_CELL_SOURCE``, tag
   ``remove-cell``);
-- an opening markdown with a ``{admonition} Learning objectives``, an estimated time and the
-  prerequisites;
+- an opening markdown with "Learning objectives" (a heading, a bold line or the title of an
+  HTML box) followed by a list, an estimated time and the prerequisites;
 - at least two exercises (``## Exercise N: ...`` headings), each followed by a solution code
-  cell tagged ``hide-cell`` and ``solution`` (a toggle on the website);
+  cell tagged ``hide-cell`` and ``solution`` (a toggle on the website) whose input is
+  collapsed in JupyterLab (``metadata.jupyter.source_hidden``);
 - a "Key points" section near the end and a "Going further" list;
 - committed without outputs or execution counts;
 - no machine-specific paths, no dataset URLs (datasets come from ``data_registry``), helpers
   imported from the installed packages only (no ``sys.path`` tricks, no local modules);
-- every ``{glue:text}`` name used in the prose is glued by the notebook.
+- numbers quoted in the prose come from executed output: ``say("... {name:.2f} ...")`` code
+  cells tagged ``remove-input`` (only the sentence shows on the website, the input is collapsed
+  in JupyterLab), each placeholder glued by an earlier cell.
+
+Markdown that reads right in JupyterLab and Colab (no MyST) is checked by
+``tests/test_notebook_markdown.py``.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import re
+import string
 from pathlib import Path
 
 import nbformat
@@ -36,7 +43,6 @@ MACHINE_PATH = re.compile(
     r"(?<![\w.~])(/" + "work/|/" + "root/|/" + r"home/\w|/" + r"Users/\w|[A-Za-z]:\\\\?Users)"
 )
 URL = re.compile(r"https?://[^\s)\"'`>\]]+")
-GLUE_USE = re.compile(r"\{glue(?::[a-z]+)?\}`([^`:]+)(?::[^`]*)?`")
 GLUE_DEF = re.compile(r"""\bglue\(\s*(?:name\s*=\s*)?["']([^"']+)["']""")
 GLUE_FSTRING = re.compile(r"""\bglue\(\s*f["']([^"']+)["']""")
 STRING = re.compile(r"""["']([A-Za-z_][\w-]*)["']""")
@@ -94,8 +100,14 @@ def test_opening_has_objectives_time_and_prerequisites(lecture):
     opening = [cell.source for cell in nb.cells[1:5] if cell.cell_type == "markdown"]
     assert opening and opening[0].lstrip().startswith("# "), f"{name}: no title heading"
     text = "\n".join(opening)
-    assert re.search(r"\{admonition\}\s*Learning objectives", text), (
-        f"{name}: add a ```{{admonition}} Learning objectives block to the opening markdown"
+    objectives = re.search(
+        r"(?im)^(?:#{2,4}\s*|\*\*|<p class=\"admonition-title\">)Learning objectives\b.*\n"
+        r"(?:\s*\n)*(?:[^\n]*\n(?:\s*\n)?)?\s*[-*] \S",
+        text,
+    )
+    assert objectives, (
+        f"{name}: start with 'Learning objectives' (a '## Learning objectives' heading or a "
+        "'**Learning objectives**' line in a <div class=\"admonition tip\"> box) and a list"
     )
     assert re.search(r"(?i)estimated time", text), f"{name}: state the estimated time"
     assert re.search(r"(?i)prerequisites", text), f"{name}: list the prerequisites"
@@ -148,6 +160,10 @@ def test_solution_cells_are_hidden_and_no_error_tags(lecture):
         tags = _tags(cell)
         if "solution" in tags:
             assert "hide-cell" in tags, f"{name} cell {index}: solution cells need 'hide-cell'"
+            assert cell.metadata.get("jupyter", {}).get("source_hidden") is True, (
+                f"{name} cell {index}: collapse the solution in JupyterLab "
+                "(metadata.jupyter.source_hidden; python -m course_kit.notebook_markdown convert)"
+            )
         assert not tags & FORBIDDEN_TAGS, f"{name} cell {index}: tags {tags & FORBIDDEN_TAGS}"
 
 
@@ -169,7 +185,8 @@ def test_no_machine_specific_paths_or_dataset_urls(lecture):
             assert url.rstrip(".,;") not in registry_urls, (
                 f"{name} cell {index}: dataset URL {url} (load datasets through data_registry)"
             )
-            if cell.cell_type == "code" and index > 0:
+            prose = cell.cell_type == "code" and _say_template(cell) is not None
+            if cell.cell_type == "code" and index > 0 and not prose:
                 pytest.fail(f"{name} cell {index}: URL {url} in code; use data_registry loaders")
 
 
@@ -201,19 +218,59 @@ def test_helpers_come_from_installed_packages(lecture):
                     assert spec is not None, f"{name} cell {index}: {module} does not exist"
 
 
-def test_glue_names_used_in_prose_are_glued(lecture):
-    name, nb = lecture
-    code = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
-    # glue("name", ...) directly, or names listed as strings and glued in a loop
-    defined = set(GLUE_DEF.findall(code)) | set(STRING.findall(code))
-    used = set()
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            used.update(GLUE_USE.findall(cell.source))
-    # glue(f"{name}_accuracy", ...) in a loop: the template matches the names it makes
-    templates = [
-        re.compile(re.sub(r"\\\{[^}]*\\\}", r"[\\w-]+", re.escape(t)) + "$")
-        for t in GLUE_FSTRING.findall(code)
+def _say_template(cell) -> str | None:
+    """The template string of a ``say("...")`` cell, or ``None`` for other cells."""
+    tree = ast.parse(_python_source(cell.source))
+    calls = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "say"
     ]
-    missing = sorted(n for n in used - defined if not any(t.match(n) for t in templates))
-    assert not missing, f"{name}: prose uses {missing} but no glue('{missing[0]}', ...) defines it"
+    if not calls:
+        return None
+    assert len(tree.body) == 1 and isinstance(tree.body[0], ast.Expr), (
+        "a say() cell holds the say(...) call only"
+    )
+    call = calls[0]
+    assert call.args and isinstance(call.args[0], ast.Constant), "say() takes a string literal"
+    return call.args[0].value
+
+
+def test_quoted_numbers_come_from_say_cells_with_glued_values(lecture):
+    name, nb = lecture
+    glued_before: set[str] = set()
+    templates: list[re.Pattern] = []
+    strings: set[str] = set()
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        template = _say_template(cell)
+        if template is None:
+            # glue("name", ...) directly, names listed as strings and glued in a loop, or
+            # glue(f"{name}_accuracy", ...) whose template matches the names it makes
+            glued_before.update(GLUE_DEF.findall(cell.source))
+            strings.update(STRING.findall(cell.source))
+            templates.extend(
+                re.compile(re.sub(r"\\\{[^}]*\\\}", r"[\\w-]+", re.escape(t)) + "$")
+                for t in GLUE_FSTRING.findall(cell.source)
+            )
+            continue
+        assert "remove-input" in _tags(cell), (
+            f"{name} cell {index}: tag the say() cell 'remove-input' (the website shows the "
+            "sentence only)"
+        )
+        assert cell.metadata.get("jupyter", {}).get("source_hidden") is True, (
+            f"{name} cell {index}: collapse the say() input in JupyterLab "
+            "(metadata.jupyter.source_hidden)"
+        )
+        fields = [field for _, field, _, _ in string.Formatter().parse(template) if field]
+        missing = [
+            field
+            for field in fields
+            if field not in glued_before
+            and field not in strings
+            and not any(t.match(field) for t in templates)
+        ]
+        assert not missing, (
+            f"{name} cell {index}: say() quotes {missing} but no earlier cell glues them"
+        )

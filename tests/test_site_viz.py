@@ -158,18 +158,3 @@ def test_glue_converts_numpy_scalars(capsys):
     assert value == 0.8125
     with pytest.raises(ValueError, match="not valid"):
         glue_module.glue("bad name", 1)
-
-
-def test_glue_falls_back_to_printing_without_myst_nb(monkeypatch, capsys):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def fake_import(name, *args, **kwargs):
-        if name.startswith("myst_nb"):
-            raise ImportError("no myst_nb here")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", fake_import)
-    glue_module.glue("n_nuclei", np.int64(1234))
-    assert capsys.readouterr().out.strip() == "n_nuclei = 1,234"
