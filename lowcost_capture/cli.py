@@ -2,7 +2,8 @@
 
 Exit codes
 ----------
-0  the command completed (``ingest`` also when some photos were rejected: see rejected.csv)
+0  the command completed (``ingest`` also when some photos were rejected: see rejected.csv;
+   ``serve`` when stopped with Ctrl-C)
 1  ``ingest`` found no photo at all; ``audit`` found problems; ``calibrate`` found no scale
 2  bad arguments or a refused label/session name (nothing was written)
 3  the dataset is locked by another ingest

@@ -19,7 +19,7 @@ from pathlib import Path
 import anyio
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ..atomic import read_csv_rows
@@ -338,9 +338,16 @@ class CaptureApp:
             self._sheets[label] = cached
         return Response(cached[1], media_type="image/png")
 
+    async def add_slash(self, request: Request) -> Response:
+        if not (self._student(request) or self._instructor(request)):
+            return _forbidden()
+        return RedirectResponse(request.url.path + "/", status_code=307)
+
     def routes(self) -> list[Route]:
         """The URL table."""
         return [
+            Route("/c/{token}", self.add_slash),
+            Route("/i/{token}", self.add_slash),
             Route("/c/{token}/", self.student_page),
             Route("/c/{token}/static/{name}", self.static),
             Route("/c/{token}/upload", self.upload, methods=["POST"]),
@@ -369,4 +376,5 @@ def create_app(config: ServeConfig, tokens: Tokens, student_url: str, qr_svg: st
         lifespan=capture.lifespan,
         exception_handlers={404: _not_found, 405: _not_found},
     )
+    starlette.router.redirect_slashes = False
     return SecurityHeaders(starlette), capture

@@ -108,7 +108,10 @@ def serve(config: ServeConfig, out=sys.stdout) -> None:
         log_level="warning",
         lifespan="on",
     )
-    uvicorn.Server(server_config).run()
+    try:
+        uvicorn.Server(server_config).run()
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled: the normal way to stop
+        pass
     pending = sum(1 for r in capture.state.uploads.values() if r.get("state") != "done")
     print(
         f"lowcost-capture serve: stopped; {len(capture.state.uploads)} upload(s) in this session"
