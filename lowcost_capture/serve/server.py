@@ -41,6 +41,8 @@ def head_deadline_protocol(seconds: float) -> type:
     """
 
     class HeadDeadlineProtocol(H11Protocol):
+        _head_generation = 0
+
         def connection_made(self, transport):
             super().connection_made(transport)
             self._arm_head_deadline()
@@ -50,11 +52,15 @@ def head_deadline_protocol(seconds: float) -> type:
             self._arm_head_deadline()
 
         def _arm_head_deadline(self):
-            self.loop.call_later(seconds, self._head_deadline_passed, self.conn.their_state)
+            self._head_generation += 1
+            self.loop.call_later(seconds, self._head_deadline_passed, self._head_generation)
 
-        def _head_deadline_passed(self, state_when_armed):
-            waiting = self.conn.their_state is h11.IDLE and (
-                self.cycle is None or self.cycle.response_complete
+        def _head_deadline_passed(self, generation):
+            # Still waiting for the same request head: no response since, nothing in progress.
+            waiting = (
+                generation == self._head_generation
+                and self.conn.their_state is h11.IDLE
+                and (self.cycle is None or self.cycle.response_complete)
             )
             if waiting and not self.transport.is_closing():
                 self.transport.close()
