@@ -25,7 +25,7 @@ ADVICE = {
 
 _FOV_TEXT = {
     "circle": (True, "field of view found (circle)"),
-    "circle_clipped": (True, "field of view found, but cut by the frame edge: centre the lens"),
+    "circle_clipped": (None, "field of view found, but cut by the frame edge: centre the lens"),
     "full_frame": (False, "no circle found: whole picture kept; centre the lens in the camera"),
 }
 

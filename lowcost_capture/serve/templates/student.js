@@ -9,6 +9,9 @@
   const list = document.getElementById("uploads");
   const formMessage = document.getElementById("form-message");
   const datalist = document.getElementById("known-students");
+  document.getElementById("capture-form").addEventListener("submit", function (event) {
+    event.preventDefault(); // Enter in the name field must not reload the page
+  });
   const queue = [];
   const pending = new Map(); // upload id -> card
   let uploading = 0;
@@ -55,6 +58,7 @@
     picture.alt = "photo " + file.name;
     picture.src = URL.createObjectURL(file);
     picture.onload = function () { URL.revokeObjectURL(picture.src); };
+    picture.onerror = function () { picture.hidden = true; }; // not a picture the browser can show
     const body = element("div", "card-body");
     body.appendChild(element("p", "card-title", file.name + " — " + label.replace(/_/g, " ")));
     const progress = element("progress", "progress");
@@ -75,7 +79,7 @@
   function fail(view, message) {
     view.card.className = "upload-card state-rejected";
     view.progress.hidden = true;
-    view.status.textContent = message + " Please try again.";
+    view.status.textContent = message.replace(/\.?$/, ".") + " Please try again.";
   }
 
   function startNext() {
@@ -134,7 +138,10 @@
       view.checks.appendChild(item);
     });
     if (verdict.advice) view.checks.appendChild(element("li", "advice", verdict.advice));
-    if (record.thumb) view.picture.src = "thumb/" + record.id + ".png";
+    if (record.thumb) {
+      view.picture.hidden = false;
+      view.picture.src = "thumb/" + record.id + ".png";
+    }
   }
 
   let pollTimer = null;
