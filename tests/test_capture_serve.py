@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import http.client
+import io
 import subprocess
 import sys
 
@@ -64,8 +65,10 @@ def test_photos_land_in_the_dataset_with_the_student_as_group(server, photos):
         with Image.open(path) as image:
             assert not image.getexif() and "exif" not in image.info and image.mode == "RGB"
         assert row["source_name"].startswith("student-team-3/")
-    thumb = httpx.get(server.student_url + f"thumb/{answers[0]['id']}.png", timeout=30)
-    assert thumb.status_code == 200 and thumb.content.startswith(b"\x89PNG")
+    thumb = httpx.get(server.student_url + f"thumb/{answers[0]['id']}.jpg", timeout=30)
+    assert thumb.status_code == 200 and thumb.content.startswith(b"\xff\xd8")
+    with Image.open(io.BytesIO(thumb.content)) as small:
+        assert max(small.size) <= 320 and not small.getexif() and "icc_profile" not in small.info
     assert not leftovers(server.dataset)
 
 
@@ -103,7 +106,7 @@ def test_without_the_token_nothing_is_served(server, photos):
     for raw_path in (
         f"/c/{tokens['student']}/static/../../tokens.json",
         f"/c/{tokens['student']}/static/%2e%2e%2f%2e%2e%2ftokens.json",
-        f"/c/{tokens['student']}/thumb/..%2f..%2ftokens.json.png",
+        f"/c/{tokens['student']}/thumb/..%2f..%2ftokens.json.jpg",
     ):
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
         connection.request("GET", raw_path)  # sent as is, not normalised

@@ -287,10 +287,10 @@ class CaptureApp:
         record = self.state.uploads.get(upload_id) if is_upload_id(upload_id) else None
         if record is None or not record.get("thumb"):
             return _not_found()
-        path = self.config.thumbs_dir / f"{record.get('thumb_id', upload_id)}.png"
+        path = self.config.thumbs_dir / f"{record.get('thumb_id', upload_id)}.jpg"
         if not path.is_file():
             return _not_found()
-        return Response(path.read_bytes(), media_type="image/png")
+        return Response(path.read_bytes(), media_type="image/jpeg")
 
     # --- instructor API -------------------------------------------------------------------
     async def summary(self, request: Request) -> Response:
@@ -352,12 +352,12 @@ class CaptureApp:
             Route("/c/{token}/static/{name}", self.static),
             Route("/c/{token}/upload", self.upload, methods=["POST"]),
             Route("/c/{token}/status", self.status),
-            Route("/c/{token}/thumb/{upload_id}.png", self.thumb),
+            Route("/c/{token}/thumb/{upload_id}.jpg", self.thumb),
             Route("/i/{token}/", self.instructor_page),
             Route("/i/{token}/static/{name}", self.static),
             Route("/i/{token}/summary", self.summary),
             Route("/i/{token}/audit", self.audit, methods=["GET", "POST"]),
-            Route("/i/{token}/thumb/{upload_id}.png", self.thumb),
+            Route("/i/{token}/thumb/{upload_id}.jpg", self.thumb),
             Route("/i/{token}/contact/{label}.png", self.contact),
         ]
 

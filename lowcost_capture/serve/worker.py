@@ -6,15 +6,15 @@ when the server process disappears (killed), so no orphan keeps running.
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import threading
 import time
 from pathlib import Path
 
-from PIL import ImageOps
+from PIL import Image, ImageOps
 
-from ..atomic import png_bytes
 from ..colour import prepare_colour
 from ..ingest import IngestOptions, ingest_one_photo
 from ..locking import dataset_lock
@@ -52,12 +52,20 @@ def warm_up() -> int:
 
 
 def _thumbnail(path: Path) -> bytes | None:
-    """A small upright sRGB PNG of a photo, without metadata (None when it cannot be read)."""
+    """A small upright sRGB JPEG of a photo, without metadata (None when it cannot be read).
+
+    JPEG rather than PNG: ten times smaller for photos, which matters on a classroom hotspot
+    where the instructor page shows hundreds of thumbnails.
+    """
     try:
         decoded = open_photo(path, min_long_side=THUMB_SIDE)
         image, _ = apply_orientation(decoded.image)
         image, _ = prepare_colour(image)
-        return png_bytes(ImageOps.contain(image, (THUMB_SIDE, THUMB_SIDE)))
+        small = ImageOps.contain(image, (THUMB_SIDE, THUMB_SIDE))
+        clean = Image.frombytes("RGB", small.size, small.tobytes())  # pixels only, no metadata
+        buffer = io.BytesIO()
+        clean.save(buffer, format="JPEG", quality=80)
+        return buffer.getvalue()
     except (PhotoReadError, OSError, ValueError):
         return None
 
@@ -114,7 +122,7 @@ def process_upload(dataset: str, upload_id: str, size: int, recovered: bool = Fa
         verdict = build_verdict(status, result.reason, result.message, rows)
         if thumb is not None:
             (state / "thumbs").mkdir(parents=True, exist_ok=True)
-            _write_bytes(state / "thumbs" / f"{upload_id}.png", thumb)
+            _write_bytes(state / "thumbs" / f"{upload_id}.jpg", thumb)
         record = dict(meta)
         record.update(
             {

@@ -28,7 +28,7 @@
     const entry = element("li", "tile split-" + (item.split || "none") + " outcome-" + item.outcome);
     if (item.thumb) {
       const picture = element("img");
-      picture.src = "thumb/" + item.id + ".png";
+      picture.src = "thumb/" + item.id + ".jpg";
       picture.alt = item.label + " photo by " + item.student;
       picture.loading = "lazy";
       entry.appendChild(picture);

@@ -140,7 +140,7 @@
     if (verdict.advice) view.checks.appendChild(element("li", "advice", verdict.advice));
     if (record.thumb) {
       view.picture.hidden = false;
-      view.picture.src = "thumb/" + record.id + ".png";
+      view.picture.src = "thumb/" + record.id + ".jpg";
     }
   }
 
