@@ -13,12 +13,14 @@ import subprocess
 import sys
 
 import httpx
+import numpy as np
 import pytest
 from capture_server import REPO_ROOT, CaptureServer, foldscope_photos, leftovers
 from PIL import Image
 
 from lowcost_capture import audit
 from lowcost_capture.cli import main
+from lowcost_capture.synthetic import render_photo, save_photo
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("capture_serve")]
 
@@ -195,3 +197,30 @@ def test_missing_serve_extra_gives_a_one_line_error(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "pip install 'course-kit[serve]'" in lines[0], result.stderr
     assert not (tmp_path / "d").exists()
+
+
+def test_a_phone_heic_and_a_gps_tagged_jpeg_arrive_without_metadata(
+    server, real_data_dir, tmp_path
+):
+    heic = real_data_dir / "heic_pillow_heif/tests/images/heif_special/xiaomi.heic"
+    gps = save_photo(
+        render_photo("pollen", np.random.default_rng(7), (1024, 768)),
+        tmp_path / "IMG_gps.jpg",
+        orientation=6,
+        gps=True,
+    )
+    with Image.open(gps) as original:
+        assert original.getexif().get_ifd(0x8825)  # the upload does carry a GPS position
+    answers = [
+        server.upload(path.read_bytes(), student="Gus", label="cheek", name=path.name)
+        for path in (heic, gps)
+    ]
+    records = server.wait_for_verdicts([answer["id"] for answer in answers])
+    assert all(record["state"] == "done" for record in records)
+    rows = [row for row in _manifest(server.dataset) if row["group"] == "student-gus"]
+    assert "HEIF" in {row["source_format"] for row in rows}  # decoded, not refused
+    for row in rows:
+        with Image.open(server.dataset / row["path"]) as image:
+            assert not image.getexif() and "exif" not in image.info and "xmp" not in image.info
+    staged = list((server.dataset / ".capture" / "staging").iterdir())
+    assert staged == []  # the originals, with their GPS tags, are not kept
