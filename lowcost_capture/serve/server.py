@@ -98,6 +98,12 @@ def serve(config: ServeConfig, out=sys.stdout) -> None:
         f"lowcost-capture serve: dataset {config.dataset}, labels {', '.join(capture.labels)}",
         file=out,
     )
+    if "//127.0.0.1:" in student_url and config.host in ("0.0.0.0", "", "::"):
+        print(
+            "warning: this computer is on no network, so phones cannot reach it; join the "
+            "Wi-Fi or start the hotspot, then start the server again",
+            file=out,
+        )
     print("Students: scan this QR code, or open", student_url, file=out)
     code.terminal(out=out, compact=True, border=2)
     print("Instructor page (keep it private):", instructor_url, file=out)

@@ -7,6 +7,7 @@ when the server process disappears (killed), so no orphan keeps running.
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import threading
@@ -30,6 +31,10 @@ THUMB_SIDE = 320
 LOCK_WAIT = 600.0
 
 
+#: Held while a job runs: an orphaned worker finishes its photo before it exits.
+_BUSY = threading.Lock()
+
+
 def init_worker(parent_pid: int) -> None:
     """Worker start-up: ignore Ctrl-C and leave when the parent process is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -38,7 +43,8 @@ def init_worker(parent_pid: int) -> None:
         while True:
             time.sleep(0.5)
             if os.getppid() != parent_pid:
-                os._exit(0)
+                with _BUSY:  # wait for the current job, then leave
+                    os._exit(0)
 
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
@@ -95,14 +101,21 @@ def process_upload(dataset: str, upload_id: str, size: int, recovered: bool = Fa
     dict
         The upload's record (also written to ``.capture/results/ID.json``).
     """
-    dataset = Path(dataset)
+    with _BUSY:
+        return _process_upload(Path(dataset), upload_id, size, recovered)
+
+
+def _process_upload(dataset: Path, upload_id: str, size: int, recovered: bool) -> dict:
     state = dataset / STATE_FOLDER
     staging = StagingArea(state / "staging")
-    meta = staging.read_meta(upload_id)
     photo = staging.photo_path(upload_id)
-    thumb = _thumbnail(photo)
+    thumb = _thumbnail(photo)  # outside the lock: runs beside another worker's ingest
     started = time.time()
     with dataset_lock(dataset, timeout=LOCK_WAIT):
+        finished = state / "results" / f"{upload_id}.json"
+        if finished.is_file():  # done by a worker of a server that was killed meanwhile
+            return json.loads(finished.read_text(encoding="utf-8"))
+        meta = staging.read_meta(upload_id)
         result, rows = ingest_one_photo(
             photo,
             dataset,
