@@ -306,7 +306,7 @@ def _run_serve(args) -> int:
     from pathlib import Path
 
     try:
-        from .serve.server import serve
+        from .serve.server import ServeError, serve
     except ImportError as error:
         print(
             f"lowcost-capture serve: error: the web server needs the 'serve' extra (missing "
@@ -337,7 +337,11 @@ def _run_serve(args) -> int:
         idle_timeout=args.idle_timeout,
         new_token=args.new_token,
     )
-    serve(config)
+    try:
+        serve(config)
+    except ServeError as error:
+        print(f"lowcost-capture serve: error: {error}", file=sys.stderr)
+        return EXIT_PROBLEMS
     return EXIT_OK
 
 

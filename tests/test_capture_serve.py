@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import http.client
 import io
+import socket
 import subprocess
 import sys
 
@@ -180,6 +181,29 @@ def test_bad_arguments_exit_2_with_one_line(tmp_path, capsys):
     (tmp_path / "file").write_text("x")
     assert main(["serve", str(tmp_path / "file"), "--labels", "pond"]) == 2
     assert "is a file" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()
+
+
+def test_a_port_in_use_is_a_one_line_error(tmp_path, capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main(
+            [
+                "serve",
+                str(tmp_path / "d"),
+                "--labels",
+                "pond",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ]
+        )
+    assert code == 1
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "--port" in error
     assert not (tmp_path / "d").exists()
 
 

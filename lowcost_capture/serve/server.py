@@ -15,6 +15,24 @@ from .config import ServeConfig
 from .tokens import load_or_create_tokens
 
 
+class ServeError(RuntimeError):
+    """The server cannot start (for example, the port is in use)."""
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail at once, with a clear message, when the address cannot be listened on."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise ServeError(
+                f"cannot listen on {host}:{port} ({error.strerror}); is another server running? "
+                "choose another port with --port"
+            ) from error
+
+
 def lan_address() -> str:
     """This computer's address on the local network (127.0.0.1 when there is none).
 
@@ -88,7 +106,13 @@ def serve(config: ServeConfig, out=sys.stdout) -> None:
         Settings.
     out : file
         Where the URLs and the QR code are printed.
+
+    Raises
+    ------
+    ServeError
+        When the port cannot be listened on.
     """
+    check_port(config.host, config.port)
     tokens = load_or_create_tokens(config.state_dir, renew=config.new_token)
     student_url, instructor_url = urls(config, tokens.student, tokens.instructor)
     code = segno.make(student_url, error="m")
