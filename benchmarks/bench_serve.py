@@ -11,7 +11,10 @@ JPEG (Foldscope-like synthetic photos, ~3 MB each) at the same moment, as the st
 * peak memory (RSS) of the server and its worker processes together, sampled every 50 ms,
   and the same at rest before the uploads;
 * CPU seconds per photo (server and workers), which depends little on other load: on a shared
-  machine the times to verdict grow with the load average printed first, the CPU time does not.
+  machine the times to verdict grow with the load average printed first, the CPU time does not;
+* for comparison, the wall time of ``lowcost_capture.ingest`` on the same photos in a single
+  process (no server, no network), and the ratio of the last verdict to it: the overhead of
+  serving under the same machine load.
 
 Targets: p95 time to verdict <= 5 s for 30 clients on 2 cores, and memory flat in the number of
 clients (uploads stream to disk; the worker pool has a fixed size).
@@ -196,6 +199,29 @@ def run(clients: int, photos: list[Path], dataset: Path) -> dict:
         process.wait(30)
 
 
+_CLI_CHILD = """
+import sys, time
+from pathlib import Path
+from lowcost_capture import ingest
+photos = sorted(Path(sys.argv[1]).glob("*.jpg"))[: int(sys.argv[3])]
+start = time.perf_counter()
+for photo in photos:  # one call per photo, as the server does (one upload at a time)
+    ingest(photo, sys.argv[2], label="pollen", progress=False)
+print(time.perf_counter() - start)
+"""
+
+
+def cli_seconds(photos_dir: Path, dataset: Path, count: int) -> float:
+    """Wall time of ``lowcost_capture.ingest`` on the same photos in one process, no server."""
+    result = subprocess.run(
+        [sys.executable, "-c", _CLI_CHILD, str(photos_dir), str(dataset), str(count)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(result.stdout.strip().splitlines()[-1])
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -212,10 +238,14 @@ def main(argv: list[str] | None = None) -> int:
             f"({size_mb:.1f} MB each) in {time.perf_counter() - begin:.0f} s"
         )
         results = [run(n, photos, tmp / f"dataset_{n}") for n in args.clients]
+        for result in results:
+            n = result["clients"]
+            result["cli_s"] = cli_seconds(tmp / "photos", tmp / f"cli_{n}", n)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
     header = (
         f"{'clients':>7} {'photos/s':>9} {'upload p50':>11} {'verdict p50':>12} "
-        f"{'verdict p95':>12} {'max':>6} {'CPU/photo':>10} {'RSS idle':>9} {'RSS peak':>9}"
+        f"{'verdict p95':>12} {'max':>6} {'CPU/photo':>10} {'RSS idle':>9} {'RSS peak':>9} "
+        f"{'CLI ingest':>11} {'max/CLI':>8}"
     )
     print(header)
     for r in results:
@@ -223,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['clients']:>7} {r['photos_per_s']:>9.2f} {r['upload_p50']:>10.2f}s "
             f"{r['verdict_p50']:>11.2f}s {r['verdict_p95']:>11.2f}s {r['verdict_max']:>5.1f}s "
             f"{r['cpu_per_photo']:>9.2f}s "
-            f"{r['idle_mb']:>7.0f}MB {r['peak_mb']:>7.0f}MB"
+            f"{r['idle_mb']:>7.0f}MB {r['peak_mb']:>7.0f}MB {r['cli_s']:>10.1f}s "
+            f"{r['verdict_max'] / r['cli_s']:>8.2f}"
         )
     if len(results) > 1:
         low, high = results[0], results[-1]

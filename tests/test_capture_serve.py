@@ -12,6 +12,7 @@ import io
 import socket
 import subprocess
 import sys
+import time
 
 import httpx
 import numpy as np
@@ -21,6 +22,7 @@ from PIL import Image
 
 from lowcost_capture import audit
 from lowcost_capture.cli import main
+from lowcost_capture.locking import dataset_lock
 from lowcost_capture.synthetic import render_photo, save_photo
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("capture_serve")]
@@ -141,8 +143,6 @@ def test_instructor_page_counts_and_audit(server, photos):
         state = httpx.get(server.instructor_url + "audit", timeout=30).json()
         if state["state"] == "done":
             break
-        import time
-
         time.sleep(0.5)
     assert state["state"] == "done" and state["ok"], state
     sheet = httpx.get(server.instructor_url + "contact/onion.png", timeout=60)
@@ -248,3 +248,14 @@ def test_a_phone_heic_and_a_gps_tagged_jpeg_arrive_without_metadata(
             assert not image.getexif() and "exif" not in image.info and "xmp" not in image.info
     staged = list((server.dataset / ".capture" / "staging").iterdir())
     assert staged == []  # the originals, with their GPS tags, are not kept
+
+
+def test_uploads_wait_while_another_ingest_holds_the_dataset(server, photos):
+    with dataset_lock(server.dataset):  # as a `lowcost-capture ingest` run would
+        answer = server.upload(photos[15].read_bytes(), student="Hal", label="pond")
+        time.sleep(3)
+        assert server.verdicts([answer["id"]])[0]["state"] == "queued"
+        assert httpx.get(server.student_url, timeout=30).status_code == 200  # still serving
+    record = server.wait_for_verdicts([answer["id"]])[0]
+    assert record["verdict"]["outcome"] in ("accepted", "warning", "duplicate", "rejected")
+    assert not leftovers(server.dataset)

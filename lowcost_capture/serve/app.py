@@ -245,16 +245,17 @@ class CaptureApp:
             "client": client,
             "received_at": time.time(),
         }
-        self.staging.commit(upload_id, meta)
+        # File work (with fsync) in a thread: the event loop keeps serving the other phones.
+        await anyio.to_thread.run_sync(self.staging.commit, upload_id, meta)
         earlier = self.state.earlier_upload(received.sha256)
         if earlier is not None:
-            self._record_repeat(upload_id, meta, earlier)
+            await self._record_repeat(upload_id, meta, earlier)
         else:
             self.state.add({**meta, "state": "queued"})
             self.runner.submit(upload_id)
         return JSONResponse({"id": upload_id, "state": self.state.uploads[upload_id]["state"]})
 
-    def _record_repeat(self, upload_id: str, meta: dict, earlier: dict) -> None:
+    async def _record_repeat(self, upload_id: str, meta: dict, earlier: dict) -> None:
         """The same file was uploaded before: say so at once, without a second ingest."""
         who = "you" if earlier.get("group") == meta["group"] else earlier.get("student", "")
         message = f"the same photo was already sent by {who} ({earlier.get('name', '')})"
@@ -269,8 +270,12 @@ class CaptureApp:
             "thumb_id": earlier.get("thumb_id", earlier["id"]),
             "processed_at": time.time(),
         }
-        write_json_atomic(self.config.results_dir / f"{upload_id}.json", record)
-        self.staging.discard(upload_id)
+
+        def store() -> None:
+            write_json_atomic(self.config.results_dir / f"{upload_id}.json", record)
+            self.staging.discard(upload_id)
+
+        await anyio.to_thread.run_sync(store)
         self.state.add(record)
 
     async def status(self, request: Request) -> Response:

@@ -15,11 +15,15 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from ..locking import DatasetLockedError
 from . import worker
 from .config import ServeConfig
 from .staging import StagingArea, write_json_atomic
 from .state import ClassState
 from .verdict import build_verdict
+
+#: Seconds before a job that found the dataset locked is tried again.
+RETRY_SECONDS = 5.0
 
 
 class JobRunner:
@@ -71,6 +75,12 @@ class JobRunner:
             record = await self._run(worker.process_upload, *args)
         except asyncio.CancelledError:
             return  # stopping: the upload stays staged and is processed at the next start
+        except DatasetLockedError:
+            # Another process (a long `lowcost-capture ingest`) holds the dataset: keep the
+            # upload staged and try again; the phone keeps showing "checking".
+            await asyncio.sleep(RETRY_SECONDS)
+            self.submit(upload_id, recovered)
+            return
         except RuntimeError as error:
             if "shutdown" in str(error):
                 return  # stopping, as above

@@ -158,7 +158,9 @@ async def receive_upload(
             if refusal is not None:
                 raise refusal
             handle.flush()
-            os.fsync(handle.fileno())
+            # On disk before the phone is told "received"; in a thread, as fsync can take a
+            # while and must not stall the other phones' requests.
+            await anyio.to_thread.run_sync(os.fsync, handle.fileno())
     except TimeoutError as error:
         part_path.unlink(missing_ok=True)
         raise UploadRefused(

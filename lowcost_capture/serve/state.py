@@ -43,8 +43,9 @@ class ClassState:
     def add(self, record: dict) -> None:
         """Add or replace an upload's record."""
         self.uploads[record["id"]] = record
-        if record.get("sha256") and record.get("state") == "done":
-            self.by_sha.setdefault(record["sha256"], record["id"])
+        failed = (record.get("verdict") or {}).get("reason") == "worker_failed"
+        if record.get("sha256") and record.get("state") == "done" and not failed:
+            self.by_sha.setdefault(record["sha256"], record["id"])  # a retry after a crash is new
         self.changed_at = time.time()
 
     def earlier_upload(self, sha256: str) -> dict | None:

@@ -110,6 +110,9 @@ def _process_upload(dataset: Path, upload_id: str, size: int, recovered: bool) -
     staging = StagingArea(state / "staging")
     photo = staging.photo_path(upload_id)
     thumb = _thumbnail(photo)  # outside the lock: runs beside another worker's ingest
+    if thumb is not None:  # its own file name (never swept as a temporary by ingest)
+        (state / "thumbs").mkdir(parents=True, exist_ok=True)
+        _write_bytes(state / "thumbs" / f"{upload_id}.jpg", thumb)
     started = time.time()
     with dataset_lock(dataset, timeout=LOCK_WAIT):
         finished = state / "results" / f"{upload_id}.json"
@@ -133,9 +136,6 @@ def _process_upload(dataset: Path, upload_id: str, size: int, recovered: bool) -
         ):
             status = "added"  # stopped after writing the images but before the verdict
         verdict = build_verdict(status, result.reason, result.message, rows)
-        if thumb is not None:
-            (state / "thumbs").mkdir(parents=True, exist_ok=True)
-            _write_bytes(state / "thumbs" / f"{upload_id}.jpg", thumb)
         record = dict(meta)
         record.update(
             {
