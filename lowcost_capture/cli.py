@@ -1,10 +1,11 @@
-"""Command line ``lowcost-capture`` with the sub-commands ingest, audit, calibrate and report.
+"""Command line ``lowcost-capture``: ingest, audit, calibrate, report and serve.
 
 Exit codes
 ----------
-0  the command completed (``ingest`` also when some photos were rejected: see rejected.csv)
+0  the command completed (``ingest`` also when some photos were rejected: see rejected.csv;
+   ``serve`` when stopped with Ctrl-C)
 1  ``ingest`` found no photo at all; ``audit`` found problems; ``calibrate`` found no scale;
-   a full or read-only disk; out of memory
+   a full or read-only disk; out of memory; ``serve``: the port is in use
 2  bad arguments, a refused label/session name, a flat field that is not a photo or damaged
    dataset tables: the sub-command's usage and one ``error:`` line (nothing was written)
 3  the dataset is locked by another ingest
@@ -30,6 +31,7 @@ _EPILOG = """examples:
   lowcost-capture ingest photos/ --out dataset --session monday --target-um-per-px 1.0
   lowcost-capture audit dataset
   lowcost-capture report dataset
+  lowcost-capture serve dataset --labels onion,cheek,pond   # phones upload in class
 
 exit codes: 0 done (rejected photos are listed in rejected.csv), 1 nothing to do / problems
 found, 2 bad arguments or refused label, 3 dataset locked by another ingest, 130 interrupted
@@ -214,7 +216,90 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("dataset", help="dataset folder")
     report.add_argument("--out", help="report folder (default DATASET/report)")
     report.set_defaults(subparser=report)
+    _add_serve_parser(commands)
     return parser
+
+
+def _labels_list(text: str) -> list[str]:
+    from .labels import LabelError, validate_label
+
+    labels = [part.strip() for part in text.split(",") if part.strip()]
+    if not labels:
+        raise argparse.ArgumentTypeError("give at least one label, e.g. onion,cheek,pond")
+    try:
+        checked = [validate_label(label) for label in labels]
+    except LabelError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+    if len(set(checked)) != len(checked):
+        raise argparse.ArgumentTypeError("a label is listed twice")
+    return checked
+
+
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from error
+        if value <= 0:
+            raise argparse.ArgumentTypeError("must be greater than 0")
+        return value
+
+    return parse
+
+
+def _add_serve_parser(commands) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="classroom capture: phones upload photos straight into a dataset",
+        description="Starts a web server on this computer. Students scan the QR code (same "
+        "Wi-Fi or hotspot), pick their name and a label, and take photos with the phone camera; "
+        "each photo is ingested like `lowcost-capture ingest` (student or group = split group) "
+        "and its QC verdict is shown on the phone within seconds. The instructor page shows "
+        "live counts, flagged photos, contact sheets and runs the audit. Ctrl-C stops the "
+        "server without losing anything; run the same command again to continue. Needs the "
+        "'serve' extra: pip install 'course-kit[serve]'.",
+        epilog=_examples(
+            "lowcost-capture serve class_dataset --labels onion,cheek,pond",
+            "lowcost-capture serve class_dataset --labels onion,cheek --port 8080 --workers 1",
+            "lowcost-capture serve class_dataset --labels onion,cheek --new-token   # new QR code",
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument("dataset", help="dataset folder (created if needed, else continued)")
+    serve.add_argument(
+        "--labels", type=_labels_list, required=True, help="comma-separated labels to choose from"
+    )
+    serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument(
+        "--workers", type=_positive(int), default=2, help="worker processes (default 2)"
+    )
+    serve.add_argument("--size", type=int, default=512, help="long side of outputs (px)")
+    serve.add_argument(
+        "--max-upload-mb", type=_positive(float), default=25.0, help="size limit per photo"
+    )
+    serve.add_argument(
+        "--max-megapixels", type=_positive(float), default=64.0, help="pixel limit per photo"
+    )
+    serve.add_argument(
+        "--uploads-per-minute",
+        type=_positive(int),
+        default=30,
+        help="uploads accepted per phone per minute (default 30)",
+    )
+    serve.add_argument(
+        "--body-timeout", type=_positive(float), default=300.0, help="seconds per upload"
+    )
+    serve.add_argument(
+        "--idle-timeout",
+        type=_positive(float),
+        default=20.0,
+        help="seconds of silence allowed within a request (default 20)",
+    )
+    serve.add_argument(
+        "--new-token", action="store_true", help="new class link and QR code (old ones stop)"
+    )
 
 
 def _run_ingest(args) -> int:
@@ -283,12 +368,57 @@ def _run_calibrate(args) -> int:
     return EXIT_OK
 
 
+def _run_serve(args) -> int:
+    from pathlib import Path
+
+    try:
+        from .serve.server import ServeError, serve
+    except ImportError as error:
+        print(
+            f"lowcost-capture serve: error: the web server needs the 'serve' extra (missing "
+            f"{error.name}): pip install 'course-kit[serve]'",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    from .serve import ServeConfig
+
+    dataset = Path(args.dataset)
+    if dataset.exists() and not dataset.is_dir():
+        print(f"lowcost-capture serve: error: {dataset} is a file, not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    if args.size < 16:
+        print("lowcost-capture serve: error: --size must be at least 16 px", file=sys.stderr)
+        return EXIT_USAGE
+    config = ServeConfig(
+        dataset=dataset,
+        labels=args.labels,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        size=args.size,
+        max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
+        max_pixels=int(args.max_megapixels * 1_000_000),
+        uploads_per_minute=args.uploads_per_minute,
+        body_timeout=args.body_timeout,
+        idle_timeout=args.idle_timeout,
+        new_token=args.new_token,
+    )
+    try:
+        serve(config)
+    except ServeError as error:
+        print(f"lowcost-capture serve: error: {error}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``lowcost-capture``; returns the exit code."""
     args = build_parser().parse_args(argv)
     try:
         if args.command == "ingest":
             return _run_ingest(args)
+        if args.command == "serve":
+            return _run_serve(args)
         if args.command == "calibrate":
             return _run_calibrate(args)
         from pathlib import Path

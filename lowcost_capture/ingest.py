@@ -699,3 +699,58 @@ def split_coverage_warnings(manifest: list[dict]) -> list[str]:
                 "group, so add photos from more slides/groups (one group never spans splits)"
             )
     return warnings
+
+
+def ingest_one_photo(
+    path, dataset, *, label: str, group: str, name: str, options: IngestOptions | None = None
+) -> tuple[PhotoResult, list[dict]]:
+    """Ingest a single photo, for callers that receive photos one at a time.
+
+    The per-photo step of :func:`ingest` (same pipeline, tables, splits and QC flags) for
+    ``lowcost-capture serve``. Unlike :func:`ingest`, ``path`` may lie inside the dataset (the
+    server's staging folder) and the caller must hold :func:`~lowcost_capture.locking.dataset_lock`.
+
+    Parameters
+    ----------
+    path : path
+        The photo file.
+    dataset : path
+        Dataset folder.
+    label : str
+        Label of the photo (validated like ``--label``).
+    group : str
+        Group of the photo (student or team): the unit of the split.
+    name : str
+        Name recorded as ``source_name`` (never used as a path).
+    options : IngestOptions, optional
+        Processing settings (defaults of :func:`ingest`).
+
+    Returns
+    -------
+    result : PhotoResult
+        What happened (``"added"``, ``"already_in_dataset"`` or ``"rejected"``).
+    rows : list of dict
+        The manifest rows of this photo (earlier ones when it was already in the dataset).
+
+    Raises
+    ------
+    IngestError
+        A refused label (nothing is written).
+    """
+    try:
+        label = validate_label(label)
+    except LabelError as error:
+        raise IngestError(str(error)) from error
+    tables = DatasetTables(Path(dataset))
+    tables.ensure_rejected_file()
+    sha = sha256_file(Path(path))
+    if sha in tables.known_sources():
+        result = PhotoResult(name, label, "already_in_dataset")
+    else:
+        plan = assign_groups({group: label}, tables.splits, tables.split_labels)
+        tables.add_splits(plan, {group: label})
+        ingester = _Ingester(tables, options or IngestOptions(), None)
+        result = ingester.process(PhotoEntry(Path(path), name, label), sha, group)
+        if result.status == "added":
+            _flag_blurry(tables, {sha})
+    return result, [row for row in tables.manifest if row["source_sha256"] == sha]
