@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from data_registry import cache, fetch
+from data_registry import cache, fetch, staging
 from data_registry.errors import (
     CourseDataError,
     DownloadError,
@@ -89,7 +89,10 @@ def resolve_mode(source: str | None = None) -> str:
 
 def describe_source() -> str:
     """Return one line describing the data configuration (mode, cache folder, mirror)."""
-    mirror = fetch.mirror_base()
+    try:
+        mirror = fetch.mirror_base()
+    except CourseDataError as error:
+        mirror = f"INVALID ({error})"
     return (
         f"{MODE_ENV}={resolve_mode()} | cache: {cache.cache_dir()} | "
         f"mirror: {mirror or 'none (registry URLs)'}"
@@ -258,7 +261,7 @@ def _twin_files(dataset: Dataset) -> DatasetFiles:
     if record is None:
         cache.writable_cache()  # first, so an unusable COURSE_DATA_DIR gives a clear error
         root.parent.mkdir(parents=True, exist_ok=True)
-        tmp = root.with_name(f".{dataset.name}.tmp{os.getpid()}")
+        tmp = staging.tmp_sibling(root)
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         try:

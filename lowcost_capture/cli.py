@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from data_registry.console import cli_entry
+
 from .locking import DatasetLockedError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
@@ -217,6 +219,7 @@ def _run_calibrate(args) -> int:
     return EXIT_OK
 
 
+@cli_entry("lowcost-capture")  # a closed pipe (`| head`) ends quietly; SIGTERM cleans up
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``lowcost-capture``; returns the exit code."""
     args = build_parser().parse_args(argv)
