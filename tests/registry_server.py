@@ -124,8 +124,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._write(path, body)
 
     def _write(self, path: str, data: bytes) -> None:
-        self.wfile.write(data)
-        self.server.owner.sent[path] += len(data)
+        """Send ``data`` in 64 kB pieces, counting what the client accepted in ``sent``."""
+        try:
+            for start in range(0, len(data), 1 << 16):
+                piece = data[start : start + (1 << 16)]
+                self.wfile.write(piece)
+                self.server.owner.sent[path] += len(piece)
+        except OSError:
+            self.close_connection = True  # the client hung up: fine for a server
+            if not self.server.owner.quiet_hangups:
+                raise
 
     def _send_endless(self, path: str) -> None:
         """Answer 200 with no Content-Length and stream until the client closes (or a cap)."""
@@ -135,11 +143,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.close_connection = True
         chunk = bytes(range(256)) * 256
-        try:
-            while owner.sent[path] < owner.endless_cap and not owner.released.is_set():
-                self._write(path, chunk)
-        except OSError:
-            pass  # the client stopped reading: what a careful client does
+        while owner.sent[path] < owner.endless_cap and not owner.released.is_set():
+            before = owner.sent[path]
+            self._write(path, chunk)
+            if owner.sent[path] - before < len(chunk):
+                return  # the client stopped reading: what a careful client does
 
 
 class _Server(ThreadingHTTPServer):
@@ -159,6 +167,7 @@ class FaultyServer:
         self.hang_seconds = 60.0  # the longest a "hang" or "stall" lasts (ended by stop())
         self.endless_cap = 256 << 20  # an "endless" body stops here if the client never does
         self.released = threading.Event()
+        self.quiet_hangups = True  # a client closing mid-body is not a server error
         self.sent: dict[str, int] = defaultdict(int)
         self.requests: list[tuple[str, str, dict]] = []
         self._server = _Server(("127.0.0.1", 0), _Handler)

@@ -268,10 +268,10 @@ def test_long_answer_is_refused_before_the_body(http_server, course_cache, monke
         "long",
         [dict(name="l.bin", url=http_server.url("/l"), known_hash=sha256(data), size=len(data))],
     )
-    http_server.add_bytes("/l", data + payload(3_000_000))  # announces 3 MB more than pinned
-    with pytest.raises(HashMismatchError, match="announces 3005000 bytes.*registry size is 5000"):
+    http_server.add_bytes("/l", data + bytes(64_000_000))  # announces 64 MB more than pinned
+    with pytest.raises(HashMismatchError, match="announces 64005000 bytes.*registry size is 5000"):
         fetch.fetch_dataset("long", progressbar=False)
-    assert http_server.sent["/l"] < 3_000_000  # the body was not read to its end
+    assert http_server.sent["/l"] < 64_000_000  # the body was not read to its end
     assert files_in(course_cache / "real" / "long") == []
     assert files_in(course_cache / ".partial") == []
 
