@@ -292,7 +292,7 @@ def _stage_registry_dataset(
     if problems:
         raise _Refused(problems)  # before extracting anything
     _check_space(staged.parent, members, dataset.name)
-    for member in tqdm(members, desc=f"checking {dataset.name}", unit="file"):
+    for member in tqdm(members, desc=f"checking {dataset.name}", unit="file", leave=False):
         _extract_member(
             archive, f"{dataset.name}/{member.file}", staged / member.file, member.limit
         )
@@ -365,7 +365,7 @@ def _stage_derived_dataset(
         raise _Refused(problems)  # before extracting the images
     _check_space(staged.parent, members, name)
     rest = [member for member in members if member.file not in meta]
-    for member in tqdm(rest, desc=f"checking {name}", unit="file"):
+    for member in tqdm(rest, desc=f"checking {name}", unit="file", leave=False):
         _extract_member(archive, f"{name}/{member.file}", staged / member.file, member.limit)
     problems, _ = _hash_problems(staged, members)
     if problems:

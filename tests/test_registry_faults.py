@@ -25,6 +25,7 @@ bad COURSE_DATA_MIRROR          test_mirror_that_is_not_an_http_url...
 from __future__ import annotations
 
 import hashlib
+import re
 import socket
 import threading
 
@@ -48,7 +49,7 @@ def run(capsys, *argv):
 def one_line_error(err: str) -> bool:
     """True for exactly one line on stderr (after progress bars), like every course-data error."""
     lines = [line.rsplit("\r", 1)[-1] for line in err.split("\n")]
-    lines = [line for line in lines if line.strip()]
+    lines = [line for line in lines if line.strip() and not re.search(r"\d+%\|", line)]
     return (
         len(lines) == 1 and lines[0].startswith("course-data: error: ") and "Traceback" not in err
     )
