@@ -46,6 +46,9 @@ def _public_names() -> dict[str, str]:
 def __getattr__(name: str):
     if name == "__all__":
         return sorted(_public_names())
+    if name.startswith("_") or importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        # a submodule (``from data_registry import cache``): let the import system load it
+        raise AttributeError(f"module 'data_registry' has no attribute {name!r}")
     module = _CORE.get(name) or (_public_names().get(name) if not name.startswith("__") else None)
     if module is None:
         raise AttributeError(f"module 'data_registry' has no attribute {name!r}")

@@ -187,7 +187,11 @@ def _verify_derived(dataset: Dataset, folder: Path) -> tuple[list, list[str], in
 
     manifest = folder / source.DERIVED_MANIFEST
     if not manifest.is_file():
-        return [(dataset.name, "MISSING", "not derived")], [], 0
+        note = (
+            f"{dataset.name} is not on this machine: derive it (`course-data info {dataset.name}`)"
+            " or install it from a classroom pack (`course-data unpack pack.zip`)"
+        )
+        return [], [note], 0
     rows = []
     with manifest.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
@@ -292,7 +296,12 @@ def cmd_verify(args) -> int:
         )
         for note in notes:
             print(f"  {note}")
-        if rows and counts["MISSING"] == len(rows) and dataset.kind != "manual":
+        if (
+            rows
+            and counts["MISSING"] == len(rows)
+            and dataset.kind != "manual"
+            and not dataset.derived_from
+        ):
             print(
                 f"  nothing of {dataset.name} is downloaded: `course-data fetch {dataset.name}` "
                 "(twins are generated, not verified)"

@@ -26,13 +26,13 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
+import fastjsonschema
 import numpy as np
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
 from PIL import Image
 
 from data_registry import cache, fetch, staging
 from data_registry.errors import CourseDataError
+from data_registry.pack_manifest import schema_problem
 from data_registry.registry import Dataset, get_dataset
 
 DERIVATION_RECORD = "derivation.json"
@@ -40,7 +40,7 @@ DERIVED_MANIFEST = "manifest.csv"
 RECORD_FORMAT = 1
 
 RECORD_SCHEMA = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$schema": "http://json-schema.org/draft-07/schema#",
     "type": "object",
     "required": ["format", "dataset", "derived_from", "parameters", "source_files", "outputs"],
     "properties": {
@@ -73,7 +73,7 @@ RECORD_SCHEMA = {
         },
     },
 }
-_VALIDATOR = Draft202012Validator(RECORD_SCHEMA)
+_VALIDATE = fastjsonschema.compile(RECORD_SCHEMA)
 
 
 def sha256_of(path: Path) -> str:
@@ -126,10 +126,9 @@ def read_record(path: Path) -> dict:
         record = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise CourseDataError(f"{path} is not a readable derivation record ({error})") from error
-    problem = best_match(_VALIDATOR.iter_errors(record))
+    problem = schema_problem(_VALIDATE, record)
     if problem is not None:
-        where = ".".join(str(p) for p in problem.absolute_path) or "the top level"
-        raise CourseDataError(f"{path} is malformed at {where}: {problem.message[:160]}")
+        raise CourseDataError(f"{path} is malformed at {problem}")
     return record
 
 

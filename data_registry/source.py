@@ -147,7 +147,9 @@ def _imported_files(dataset: Dataset) -> DatasetFiles | None:
     manifest = folder / IMPORT_MANIFEST
     if not manifest.is_file():
         return None
-    record = json.loads(manifest.read_text(encoding="utf-8"))
+    from data_registry import local_import
+
+    record = local_import.import_record(dataset.name)  # a damaged record: one clear error
     root = Path(record["root"])
     paths = {entry["path"]: root / entry["path"] for entry in record["files"]}
     missing = [p for p in paths.values() if not p.is_file()]
