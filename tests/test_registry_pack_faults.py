@@ -619,3 +619,19 @@ def test_closed_pipe_and_sigterm_map_to_unix_exit_codes():
     assert killed() == 143
     assert signal.getsignal(signal.SIGTERM) is previous  # restored after the run
     assert not isinstance(sys.stdout, console._StdoutGuard)  # stdout given back
+
+
+def test_the_shared_console_helper_loads_no_data_machinery():
+    """lowcost-capture and course-kit import data_registry.console: it must stay light."""
+    code = (
+        "import sys, data_registry.console\n"
+        "heavy = ('numpy', 'pandas', 'requests', 'pooch', 'PIL', 'data_registry.registry')\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+        "from data_registry import *\n"
+        "print(load_classification.__name__, get_files.__name__, len(DATASETS) > 10)\n"
+    )
+    out = subprocess.run(
+        [PYTHON, "-c", code], env=dict(os.environ, PYTHONPATH=str(REPO)), capture_output=True,
+        text=True, timeout=300, check=True,
+    ).stdout  # fmt: skip
+    assert out.splitlines() == ["[]", "load_classification get_files True"]
