@@ -20,6 +20,7 @@ import importlib
 import sys
 
 from course_kit import __version__
+from data_registry.console import cli_entry
 
 #: (subcommand, module, one-line help used when the module is not available)
 SUBCOMMANDS = (
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@cli_entry("course-kit")  # a closed pipe (`| head`) ends quietly; SIGTERM cleans up
 def main(argv: list[str] | None = None) -> int:
     """Run ``course-kit`` with ``argv`` (default: the command line); return the exit code."""
     parser = build_parser()

@@ -73,5 +73,20 @@ def partial_path(name: str, file_name: str) -> Path:
 
 
 def writable_cache() -> Path:
-    """Return the cache folder after checking it can be written (clear error otherwise)."""
-    return _ensure_writable(cache_dir())
+    """Return the cache folder after checking it can be written (clear error otherwise).
+
+    Temporary folders abandoned in it by killed runs are removed on the way
+    (:func:`data_registry.staging.clean_stale`).
+    """
+    from data_registry import staging
+
+    folder = _ensure_writable(cache_dir())
+    staging.clean_stale(folder)
+    return folder
+
+
+def lock_path(name: str) -> Path:
+    """Return the lock file that serialises installing dataset ``name`` into the cache."""
+    folder = cache_dir() / ".locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{name}.lock"

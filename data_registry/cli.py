@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 from data_registry import cache, fetch, source
+from data_registry.console import cli_entry
 from data_registry.errors import CourseDataError
 from data_registry.registry import DATASETS, Dataset, get_dataset
 
@@ -179,46 +180,113 @@ def cmd_fetch(args) -> int:
     return 0
 
 
-def _verify_rows(dataset: Dataset) -> list[tuple[str, str, str | None]]:
+def _verify_derived(dataset: Dataset, folder: Path) -> tuple[list, list[str], int]:
+    """Check a derived dataset: files vs manifest.csv, manifest vs derivation record, and a
+    re-derivation from the source when it is cached. Returns rows, notes and problems."""
+    from data_registry import derivation
+
+    manifest = folder / source.DERIVED_MANIFEST
+    if not manifest.is_file():
+        note = (
+            f"{dataset.name} is not on this machine: derive it (`course-data info {dataset.name}`)"
+            " or install it from a classroom pack (`course-data unpack pack.zip`)"
+        )
+        return [], [note], 0
+    rows = []
+    with manifest.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            path = folder / row["path"]
+            if not path.is_file():
+                rows.append((row["path"], "MISSING", None))
+            elif fetch.file_hash(path) != row["sha256"]:
+                rows.append((row["path"], "MISMATCH", "differs from manifest.csv"))
+            else:
+                rows.append((row["path"], "OK", None))
+    record_path = folder / derivation.DERIVATION_RECORD
+    if not record_path.is_file():
+        note = (
+            f"no derivation record ({record_path.name}): files checked against manifest.csv only;"
+            f" derive {dataset.name} again to make it re-checkable"
+        )
+        return rows, [note], 0
+    record = derivation.read_record(record_path)
+    problems = derivation.registry_problems(dataset, record)
+    if derivation.sha256_of(manifest) != record["outputs"][source.DERIVED_MANIFEST]:
+        problems.append("manifest.csv differs from its derivation record")
+    if problems:
+        return rows, ["derivation record: " + "; ".join(problems)], len(problems)
+    status, detail = derivation.recheck_from_source(dataset, folder, record)
+    if status == "verified":
+        return rows, [f"verified against the registry: {detail}"], 0
+    if status == "mismatch":
+        return rows, [f"derivation MISMATCH: {detail}"], 1
+    note = (
+        f"checked against manifest.csv and its derivation record only "
+        f"({derivation.describe_source(record)}); not verified against the registry: {detail}"
+        f" (`course-data fetch {dataset.derived_from}`, then verify again)"
+    )
+    return rows, [note], 0
+
+
+def _verify_import(dataset: Dataset) -> tuple[list, list[str], int]:
+    """Re-hash an imported folder; a moved or changed folder is a problem with advice."""
     from data_registry import local_import
 
+    rows = local_import.verify_import(dataset.name)
+    record = local_import.import_record(dataset.name)
+    if record is None:
+        return rows, [f"not imported: `course-data import {dataset.name} PATH`"], 0
+    missing = sum(1 for row in rows if row[1] == "MISSING")
+    changed = sum(1 for row in rows if row[1] == "MISMATCH")
+    if not missing and not changed:
+        return rows, [f"the imported folder {record['root']} is unchanged"], 0
+    root = Path(record["root"])
+    where = "is gone (moved, renamed or deleted)" if not root.is_dir() else "has changed"
+    note = (
+        f"the folder imported for {dataset.name}, {root}, {where}: the import records where "
+        f"the folder is (it is not copied). Import it again from where it is now: "
+        f"`course-data import {dataset.name} NEW_PATH --overwrite`"
+    )
+    return rows, [note], missing + changed
+
+
+def _verify_rows(dataset: Dataset) -> tuple[list[tuple[str, str, str | None]], list[str], int]:
+    """Return ``(rows, notes, problems)`` for one dataset; repairs lost verification records."""
     if dataset.kind == "manual":
-        return local_import.verify_import(dataset.name)
+        return _verify_import(dataset)
     folder = cache.dataset_dir(dataset.name, "real")
     if dataset.derived_from:
-        manifest = folder / source.DERIVED_MANIFEST
-        if not manifest.is_file():
-            return [(dataset.name, "MISSING", "not derived")]
-        rows = []
-        with manifest.open(encoding="utf-8", newline="") as handle:
-            for row in csv.DictReader(handle):
-                path = folder / row["path"]
-                if not path.is_file():
-                    rows.append((row["path"], "MISSING", None))
-                elif fetch.file_hash(path) != row["sha256"]:
-                    rows.append((row["path"], "MISMATCH", "differs from manifest.csv"))
-                else:
-                    rows.append((row["path"], "OK", None))
-        return rows
-    rows = []
+        return _verify_derived(dataset, folder)
+    rows, good = [], {}
     for remote in dataset.files:
         status, detail = fetch.verify_file(folder / remote.name, remote)
-        if status != "OK":
+        if status == "OK":
+            good[remote.name] = (folder / remote.name, remote.known_hash)
+        else:
             fetch.forget_verified(folder, remote.name)
         rows.append((remote.name, status, detail))
-    return rows
+    # Re-record every good file: records lost to an interrupted or concurrent writer come back
+    # (without them `list` says "download" and offline `auto` falls back to the twin).
+    repaired = sum(
+        1 for name, (path, _) in good.items() if not fetch.is_verified(folder, name, path)
+    )
+    fetch.record_verified_many(folder, good)
+    notes = [f"repaired {repaired} lost verification records"] if repaired else []
+    return rows, notes, 0
 
 
 def cmd_verify(args) -> int:
-    """Re-hash cached real files; return 1 when any file mismatches the registry."""
+    """Re-hash cached real files; return 1 when any file mismatches, or an import moved."""
     names = args.names or [name for name in DATASETS if cache.dataset_dir(name, "real").is_dir()]
     if not names:
         print(f"nothing cached in {cache.cache_dir()}")
         return 0
     mismatches = 0
+    problems = 0
     for name in names:
         dataset = get_dataset(name)
-        rows = _verify_rows(dataset)
+        rows, notes, found = _verify_rows(dataset)
+        problems += found
         counts = {
             status: sum(1 for r in rows if r[1] == status)
             for status in ("OK", "MISMATCH", "MISSING")
@@ -226,7 +294,14 @@ def cmd_verify(args) -> int:
         print(
             f"{dataset.name}: {counts['OK']} OK, {counts['MISMATCH']} MISMATCH, {counts['MISSING']} MISSING"
         )
-        if rows and counts["MISSING"] == len(rows):
+        for note in notes:
+            print(f"  {note}")
+        if (
+            rows
+            and counts["MISSING"] == len(rows)
+            and dataset.kind != "manual"
+            and not dataset.derived_from
+        ):
             print(
                 f"  nothing of {dataset.name} is downloaded: `course-data fetch {dataset.name}` "
                 "(twins are generated, not verified)"
@@ -235,15 +310,17 @@ def cmd_verify(args) -> int:
         for file_name, status, detail in rows:
             if status != "OK" or args.verbose:
                 print(f"  {status:8s} {file_name}" + (f"  ({detail})" if detail else ""))
-        mismatches += counts["MISMATCH"]
+        if dataset.kind != "manual":
+            mismatches += counts["MISMATCH"]
     if mismatches:
         print(
             f"{mismatches} files do not match the registry: delete them or run "
             "`course-data fetch NAME` again",
             file=sys.stderr,
         )
-        return 1
-    return 0
+    if problems and not mismatches:
+        print(f"{problems} problems found (see above)", file=sys.stderr)
+    return 1 if mismatches or problems else 0
 
 
 def cmd_cite(args) -> int:
@@ -290,10 +367,8 @@ def cmd_unpack(args) -> int:
     from data_registry import packs
 
     results = packs.unpack_pack(Path(args.pack), names=args.only)
-    for name, status in results.items():
-        print(
-            f"{name}: {status} (verified against the registry) in {cache.dataset_dir(name, 'real')}"
-        )
+    for name, checked in results.items():
+        print(f"{name}: installed in {cache.dataset_dir(name, 'real')}: {checked}")
     return 0
 
 
@@ -302,7 +377,11 @@ def cmd_import(args) -> int:
     from data_registry import local_import
 
     manifest = local_import.import_folder(args.name, Path(args.path), overwrite=args.overwrite)
-    print(f"imported {args.name} from {args.path}; manifest {manifest}")
+    print(
+        f"imported {args.name}: the cache now points at {Path(args.path).expanduser().resolve()} "
+        f"(not copied: keep the folder there; `course-data verify {args.name}` checks it); "
+        f"hashes in {manifest}"
+    )
     return 0
 
 
@@ -318,6 +397,17 @@ def cmd_derive(args) -> int:
     )
     counts = jurkat_mini.class_counts(out)
     print(f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    from data_registry import derivation
+
+    record = derivation.read_record(out / derivation.DERIVATION_RECORD)
+    problems = derivation.registry_problems(get_dataset("jurkat_mini"), record)
+    if problems:
+        print(
+            f"course-data: warning: {args.source} is not the registry's jurkat_bbbc048 file ("
+            + "; ".join(problems)
+            + "): classroom packs of this jurkat_mini will be refused",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -416,8 +506,11 @@ def build_parser() -> argparse.ArgumentParser:
         "verify",
         cmd_verify,
         "re-hash cached files; exit 1 on any mismatch",
-        "Re-hash the real files in the cache and compare them with the registry. Exit code 1 "
-        "when a file does not match.",
+        "Re-hash the real files in the cache and compare them with the registry (and repair "
+        "lost verification records). Imported folders are re-hashed where they are; derived "
+        "datasets are checked against their manifest and derivation record, and re-derived "
+        "from their source when it is cached. Exit code 1 when a file does not match, an "
+        "imported folder moved or changed, or a derivation does not reproduce.",
         """
         course-data verify
         course-data verify bbbc039 bloodmnist -v
@@ -509,9 +602,11 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "import",
         cmd_import,
-        "register a folder you downloaded by hand (e.g. Kaggle)",
+        "register a folder you downloaded by hand (e.g. Kaggle); it stays where it is",
         "Register a dataset you had to download by hand (for example from Kaggle, which needs "
-        "an account): the folder is copied into the cache with a manifest of its hashes.",
+        "an account). The folder is checked and hashed, then the cache records where it is and "
+        "the hash of every file; it is NOT copied, so keep it in place. If you move it, import "
+        "it again from its new place with --overwrite (`course-data verify NAME` tells you).",
         """
         course-data import foldscope_ascaris ~/Downloads/cell-cycle-experiments
         course-data import foldscope_ascaris ~/Downloads/new-copy --overwrite
@@ -561,8 +656,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@cli_entry("course-data")
 def main(argv: list[str] | None = None) -> int:
-    """Run ``course-data``; errors print one line and return a non-zero exit code."""
+    """Run ``course-data``; errors print one line and return a non-zero exit code.
+
+    A closed output pipe (``course-data info NAME | head``) ends the run quietly with status
+    141 and SIGTERM with status 143 after the usual clean-up (see :mod:`data_registry.console`).
+    """
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -78,3 +78,7 @@ class WrongKindError(CourseDataError, ValueError):
 
 class NotAvailableError(CourseDataError):
     """The requested source cannot provide this dataset (for example no twin exists)."""
+
+
+class ConfigurationError(CourseDataError):
+    """An environment setting (such as ``COURSE_DATA_MIRROR``) that cannot be used as given."""

@@ -29,7 +29,6 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from data_registry.errors import CourseDataError, WrongKindError
-from data_registry.loaders.classification import CLASSIFICATION_NAMES, load_classification
 from data_registry.registry import get_dataset
 from data_registry.types import ClassificationData
 
@@ -256,6 +255,9 @@ def export_imagefolder(
         ``out_dir`` is a file, or a non-empty folder without ``overwrite``.
     """
     dataset = get_dataset(name)
+    # imported here: data_registry.loaders re-exports this module (an import cycle otherwise)
+    from data_registry.loaders.classification import CLASSIFICATION_NAMES, load_classification
+
     if name not in CLASSIFICATION_NAMES:
         raise WrongKindError(
             f"{name} is a {dataset.kind} dataset; export writes folder-per-label images of a "

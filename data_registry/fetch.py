@@ -9,7 +9,13 @@ Guarantees:
 * HTTP 429 and 5xx are retried with exponential backoff (``Retry-After`` honoured);
 * every request carries an identifying User-Agent; tokens are sent only to the real host, never
   to a mirror;
-* ``COURSE_DATA_MIRROR=http://host/base`` replaces every URL by ``<base>/<dataset>/<file name>``.
+* ``COURSE_DATA_MIRROR=http://host/base`` replaces every URL by ``<base>/<dataset>/<file name>``
+  (anything but an http(s) URL is refused with a message about the setting);
+* a host that sends more bytes than the registry's size is cut off at size + 1 bytes;
+* a host that does not connect within ``CONNECT_TIMEOUT_SECONDS`` or does not answer within
+  ``ANSWER_TIMEOUT_SECONDS`` fails at once with "no answer from HOST" (no retries);
+* ``.verified.json`` (which files were verified, with size and mtime) is updated under a file
+  lock, so concurrent downloads and unpacks never lose each other's records.
 """
 
 from __future__ import annotations
@@ -30,9 +36,10 @@ import urllib3
 from filelock import FileLock
 from tqdm.auto import tqdm
 
-from data_registry import cache
+from data_registry import cache, staging
 from data_registry.atomic import atomic_write_json
 from data_registry.errors import (
+    ConfigurationError,
     CorruptArchiveError,
     DownloadError,
     HashMismatchError,
@@ -47,7 +54,9 @@ REPO_URL = "https://github.com/course-kit/course-kit"
 MAX_ATTEMPTS = 4
 BACKOFF_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 30.0
-TIMEOUT_SECONDS = 30.0
+CONNECT_TIMEOUT_SECONDS = 5.0  # opening the TCP connection
+ANSWER_TIMEOUT_SECONDS = 10.0  # waiting for the answer, and between two parts of the body
+TIMEOUT_SECONDS = (CONNECT_TIMEOUT_SECONDS, ANSWER_TIMEOUT_SECONDS)
 CHUNK_BYTES = 1 << 16
 DRYAD_API = "https://datadryad.org"
 VERIFIED_MARKER = ".verified.json"
@@ -97,28 +106,61 @@ def hash_matches(path: Path, known_hash: str | None) -> tuple[bool, str | None]:
 
 def _read_marker(folder: Path) -> dict:
     try:
-        return json.loads((folder / VERIFIED_MARKER).read_text(encoding="utf-8"))
+        marker = json.loads((folder / VERIFIED_MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return marker if isinstance(marker, dict) else {}
+
+
+def _marker_lock(folder: Path) -> FileLock:
+    """The lock that serialises read-modify-write updates of ``folder/.verified.json``."""
+    return FileLock(str(folder / VERIFIED_MARKER) + ".lock")
+
+
+def record_verified_many(folder: Path, verified: dict[str, tuple[Path, str | None]]) -> None:
+    """Remember that files were verified (size + mtime), so later checks can skip re-hashing.
+
+    The marker is read, updated and replaced under a file lock: two processes unpacking or
+    downloading into the same cache at once keep every record.
+
+    Parameters
+    ----------
+    folder : Path
+        ``<cache>/real/<dataset>``, which holds the marker.
+    verified : dict of str to (Path, str or None)
+        Registry file name -> (verified local path, registry hash or None).
+    """
+    if not verified:
+        return
+    with _marker_lock(folder):
+        marker = _read_marker(folder)
+        for file_name, (path, digest) in verified.items():
+            stat = path.stat()
+            marker[file_name] = {
+                "size": stat.st_size,
+                "mtime_ns": stat.st_mtime_ns,
+                "digest": digest,
+            }
+        atomic_write_json(folder / VERIFIED_MARKER, marker, sort_keys=True)
 
 
 def record_verified(folder: Path, file_name: str, path: Path, digest: str | None) -> None:
     """Remember that ``path`` was verified (size + mtime), so later checks can skip re-hashing."""
-    marker = _read_marker(folder)
-    stat = path.stat()
-    marker[file_name] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "digest": digest}
-    atomic_write_json(folder / VERIFIED_MARKER, marker, sort_keys=True)
+    record_verified_many(folder, {file_name: (path, digest)})
 
 
 def forget_verified(folder: Path, file_name: str) -> None:
     """Drop a file from the verification marker (after deleting it)."""
-    marker = _read_marker(folder)
-    if marker.pop(file_name, None) is None:
+    if not (folder / VERIFIED_MARKER).exists():
         return
-    if marker:
-        atomic_write_json(folder / VERIFIED_MARKER, marker, sort_keys=True)
-    else:
-        (folder / VERIFIED_MARKER).unlink(missing_ok=True)
+    with _marker_lock(folder):
+        marker = _read_marker(folder)
+        if marker.pop(file_name, None) is None:
+            return
+        if marker:
+            atomic_write_json(folder / VERIFIED_MARKER, marker, sort_keys=True)
+        else:
+            (folder / VERIFIED_MARKER).unlink(missing_ok=True)
 
 
 def is_verified(folder: Path, file_name: str, path: Path) -> bool:
@@ -148,9 +190,31 @@ def verify_file(path: Path, remote: RemoteFile) -> tuple[str, str | None]:
 
 
 def mirror_base() -> str | None:
-    """Return the mirror base URL from ``$COURSE_DATA_MIRROR`` (None if unset)."""
+    """Return the mirror base URL from ``$COURSE_DATA_MIRROR`` (None if unset).
+
+    Raises
+    ------
+    ConfigurationError
+        If the setting is not an ``http://`` or ``https://`` URL with a host name.
+    """
     base = os.environ.get(MIRROR_ENV, "").strip()
-    return base.rstrip("/") or None
+    if not base:
+        return None
+    parts = urlsplit(base)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        problem = (
+            f"has no http:// or https:// scheme ({parts.scheme}:)"
+            if parts.scheme.lower() not in ("http", "https", "")
+            else "is not a URL"
+            if not parts.scheme
+            else "has no host name"
+        )
+        raise ConfigurationError(
+            f"{MIRROR_ENV}={base!r} {problem}: set it to the base URL of a mirror, e.g. "
+            f"`export {MIRROR_ENV}=https://mirror.example.org/course`, or unset it "
+            f"(`unset {MIRROR_ENV}`) to download from the registry's hosts"
+        )
+    return base.rstrip("/")
 
 
 def source_url(dataset: Dataset, remote: RemoteFile) -> str:
@@ -174,13 +238,28 @@ def _host(url: str) -> str:
     return urlsplit(url).netloc or url
 
 
+OFFLINE_ADVICE = (
+    "No network? Ask your instructor for a classroom pack and run `course-data unpack "
+    "pack.zip`, or use the synthetic twin with `COURSE_DATA=twin` (not the real data; numbers "
+    "will differ)."
+)
+
+
 def offline_message(url: str, reason: str) -> str:
     """Return the message shown when a host cannot be reached."""
-    return (
-        f"cannot reach {_host(url)} ({reason}). No network? Ask your instructor for a classroom "
-        "pack and run `course-data unpack pack.zip`, or use the synthetic twin with "
-        "`COURSE_DATA=twin` (not the real data; numbers will differ)."
-    )
+    return f"cannot reach {_host(url)} ({reason}). {OFFLINE_ADVICE}"
+
+
+def no_answer_message(url: str, seconds: float) -> str:
+    """Return the message shown when a host accepts no connection or sends no answer in time."""
+    return f"no answer from {_host(url)} within {seconds:g} s. {OFFLINE_ADVICE}"
+
+
+def _timeout_error(error: requests.exceptions.Timeout, url: str) -> OfflineError:
+    """Turn a connect or answer timeout into an :class:`OfflineError` naming the host."""
+    connect = isinstance(error, requests.exceptions.ConnectTimeout)
+    seconds = CONNECT_TIMEOUT_SECONDS if connect else ANSWER_TIMEOUT_SECONDS
+    return OfflineError(no_answer_message(url, seconds), url=url)
 
 
 def http_error_message(status: int, url: str, dataset: Dataset, attempts: int) -> str:
@@ -212,7 +291,7 @@ def http_error_message(status: int, url: str, dataset: Dataset, attempts: int) -
     return f"HTTP {status} for {url}: {advice}"
 
 
-def resolve_url(url: str, dataset: Dataset, timeout: float = TIMEOUT_SECONDS) -> str:
+def resolve_url(url: str, dataset: Dataset, timeout=TIMEOUT_SECONDS) -> str:
     """Turn a ``dryad://doi:<doi>/<file>`` URL into a download link; other URLs pass through.
 
     Dryad's API is asked for the dataset's latest version and the file's download link, as the
@@ -227,6 +306,8 @@ def resolve_url(url: str, dataset: Dataset, timeout: float = TIMEOUT_SECONDS) ->
     def get_json(address: str) -> dict:
         try:
             response = requests.get(address, headers=headers, timeout=timeout)
+        except requests.exceptions.Timeout as error:
+            raise _timeout_error(error, address) from error
         except requests.exceptions.ConnectionError as error:
             raise OfflineError(
                 offline_message(address, "connection failed"), url=address
@@ -237,7 +318,12 @@ def resolve_url(url: str, dataset: Dataset, timeout: float = TIMEOUT_SECONDS) ->
                 status=response.status_code,
                 url=address,
             )
-        return response.json()
+        try:
+            return response.json()
+        except ValueError as error:
+            raise DownloadError(
+                f"{address} did not answer with JSON ({error})", url=address
+            ) from error
 
     versions = get_json(f"{api}/api/v2/datasets/{quote(doi, safe='')}/versions")
     version_list = versions.get("_embedded", {}).get("stash:versions", [])
@@ -277,8 +363,9 @@ class ResumableDownloader(pooch.HTTPDownloader):
         Show a tqdm progress bar.
     headers : dict
         Extra HTTP headers (the User-Agent is always set).
-    timeout : float
-        Seconds to wait for the server between bytes.
+    timeout : (float, float), optional
+        Seconds to wait for a connection and for the answer (and between parts of the body);
+        default ``(CONNECT_TIMEOUT_SECONDS, ANSWER_TIMEOUT_SECONDS)``.
     digest_algorithm : str
         Hash computed on the finished file (``digest``), reported in mismatch messages.
     """
@@ -290,10 +377,11 @@ class ResumableDownloader(pooch.HTTPDownloader):
         expected_size: int | None = None,
         progressbar: bool = True,
         headers: dict | None = None,
-        timeout: float = TIMEOUT_SECONDS,
+        timeout: tuple[float, float] | None = None,
         digest_algorithm: str = "sha256",
     ):
         merged = {"User-Agent": user_agent(), **(headers or {})}
+        timeout = timeout or (CONNECT_TIMEOUT_SECONDS, ANSWER_TIMEOUT_SECONDS)
         super().__init__(progressbar=progressbar, headers=merged, timeout=timeout)
         self.partial = Path(partial)
         self.dataset = dataset
@@ -311,12 +399,17 @@ class ResumableDownloader(pooch.HTTPDownloader):
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 done = self._attempt(url)
+            except requests.exceptions.Timeout as error:
+                # No connection, or no answer to the request, within the timeout: a host that is
+                # down or unreachable does not get better with retries (a stall in the middle
+                # of the body is an _Interrupted and is resumed below).
+                raise OfflineError(self._no_answer(url, error), url=url) from error
             except requests.exceptions.ConnectionError as error:
                 if _cannot_connect(error):
                     reason = type(getattr(error.args[0], "reason", error)).__name__
                     raise OfflineError(offline_message(url, reason), url=url) from error
                 last_error = error  # the host answered, then dropped the connection: retry
-            except (_Interrupted, requests.exceptions.Timeout) as error:
+            except _Interrupted as error:
                 last_error = error  # keep the partial bytes and resume
             except _RetryableStatus as status:
                 last_error = status
@@ -342,6 +435,23 @@ class ResumableDownloader(pooch.HTTPDownloader):
             f"download of {url} was interrupted {MAX_ATTEMPTS} times ({received} bytes kept for "
             "resuming); run the same command again to resume, or use a classroom pack",
             url=url,
+        )
+
+    def _no_answer(self, url: str, error: requests.exceptions.Timeout) -> str:
+        connect = isinstance(error, requests.exceptions.ConnectTimeout)
+        message = no_answer_message(url, self.timeout[0] if connect else self.timeout[1])
+        kept = self.partial.stat().st_size if self.partial.exists() else 0
+        if kept:
+            message += f" ({kept} bytes kept: the next run resumes.)"
+        return message
+
+    def _too_long(self, url: str, what: str) -> HashMismatchError:
+        """Remove the partial file and return the error for a host sending too many bytes."""
+        self.partial.unlink(missing_ok=True)
+        return HashMismatchError(
+            f"{self.label} from {url} {what}, but the registry size is {self.expected_size} "
+            "bytes: the download was stopped and nothing was kept. The host or mirror serves a "
+            "different file: report it and use a classroom pack meanwhile."
         )
 
     @staticmethod
@@ -375,7 +485,14 @@ class ResumableDownloader(pooch.HTTPDownloader):
             else:
                 mode, start = "wb", 0  # host ignored Range (200): restart from zero
             remaining = response.headers.get("Content-Length")
-            total = start + int(remaining) if remaining is not None else self.expected_size
+            try:
+                remaining = int(remaining) if remaining is not None else None
+            except ValueError:
+                remaining = None  # a malformed length says nothing: count the bytes instead
+            total = start + remaining if remaining is not None else self.expected_size
+            limit = self.expected_size
+            if limit is not None and total is not None and total > limit:
+                raise self._too_long(url, f"announces {total} bytes")
             bar = tqdm(
                 total=total,
                 initial=start,
@@ -386,14 +503,23 @@ class ResumableDownloader(pooch.HTTPDownloader):
                 disable=not self.progressbar,
                 leave=False,
             )
+            received = start
             with open(self.partial, mode) as handle, bar:
                 try:
                     for chunk in response.iter_content(chunk_size=CHUNK_BYTES):
+                        if limit is not None and received + len(chunk) > limit:
+                            # Keep at most size + 1 bytes, then stop reading: a host sending an
+                            # endless or oversized body must not fill the disk.
+                            handle.write(chunk[: limit + 1 - received])
+                            received = limit + 1
+                            break
                         handle.write(chunk)
+                        received += len(chunk)
                         bar.update(len(chunk))
                 except requests.exceptions.RequestException as error:
                     raise _Interrupted(str(error)) from error
-            received = self.partial.stat().st_size
+            if limit is not None and received > limit:
+                raise self._too_long(url, f"sent more than {limit} bytes (stopped at {received})")
             if remaining is not None and received < total:
                 return False  # body shorter than announced: keep it and resume
             return True
@@ -559,6 +685,7 @@ def fetch_dataset(name: str, *, progressbar: bool = True) -> dict[str, Path]:
         With a message saying what to do (manual import, classroom pack, twin).
     """
     dataset = get_dataset(name)
+    staging.clean_stale(cache.cache_dir())
     if dataset.kind == "manual":
         raise ManualDownloadRequired(
             f"{dataset.name} cannot be downloaded automatically: {dataset.notes}"
@@ -599,7 +726,7 @@ def unpack_archive(archive: Path, kind: str, dest: Path) -> Path:
     """
     if dest.exists():
         return dest
-    tmp = dest.with_name(dest.name + f".tmp{os.getpid()}")
+    tmp = staging.tmp_sibling(dest)
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
@@ -624,7 +751,16 @@ def unpack_archive(archive: Path, kind: str, dest: Path) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         message = f"{archive.name} is not a readable {kind} archive ({error})"
         raise CorruptArchiveError(message) from error
-    os.replace(tmp, dest)
+    except BaseException:  # Ctrl-C, SIGTERM: leave no half-extracted folder
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    try:
+        os.replace(tmp, dest)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not dest.is_dir():
+            raise
+        # another process extracted the same verified archive first: use its folder
     return dest
 
 

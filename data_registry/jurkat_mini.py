@@ -7,6 +7,7 @@ plus ``N`` cells of each interphase class (G1, S, G2) picked with a fixed seed, 
 
     OUT/<Phase>/<cell id>.png      one RGB PNG per cell
     OUT/manifest.csv               path, label, cell_id, split, sha256, bytes, source_members
+    OUT/derivation.json            source file (size, sha256), parameters, sha256 of manifest.csv
 
 A cell with a ``_merged`` image uses it; otherwise its first three channel images (sorted by
 name) become the R, G, B planes. ``split`` is a stratified, seeded 70/15/15
@@ -31,6 +32,8 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
+from data_registry import derivation
+from data_registry.atomic import atomic_write_json
 from data_registry.errors import CourseDataError
 from data_registry.registry import JURKAT_CLASSES
 
@@ -39,6 +42,7 @@ INTERPHASE = ("G1", "S", "G2")
 MANIFEST_COLUMNS = ("path", "label", "cell_id", "split", "sha256", "bytes", "source_members")
 SPLIT_FRACTIONS = (("train", 0.70), ("valid", 0.15), ("test", 0.15))
 INNER_ZIP = "CellCycle.zip"
+SOURCE_FILE = "BBBC048v1.zip"  # registry name of the source file in jurkat_bbbc048
 
 
 def _phase_of(folder: str) -> str | None:
@@ -124,7 +128,12 @@ def _open_inner(outer: zipfile.ZipFile, workdir: Path) -> zipfile.ZipFile:
 
 
 def derive_jurkat_mini(
-    source_zip: Path, out_dir: Path, *, interphase_per_class: int = 300, seed: int = 0
+    source_zip: Path,
+    out_dir: Path,
+    *,
+    interphase_per_class: int = 300,
+    seed: int = 0,
+    progress: bool = True,
 ) -> Path:
     """Build the jurkat_mini folder-per-label subset from the BBBC048 zip.
 
@@ -138,15 +147,18 @@ def derive_jurkat_mini(
         Cells kept per interphase class (G1, S, G2); all mitotic cells are kept.
     seed : int
         Seed of the interphase sampling and of the split assignment.
+    progress : bool
+        Show progress bars.
 
     Returns
     -------
     Path
-        ``out_dir``, holding ``<Phase>/<cell id>.png`` and ``manifest.csv``.
+        ``out_dir``, holding ``<Phase>/<cell id>.png``, ``manifest.csv`` and the derivation
+        record ``derivation.json`` (see :mod:`data_registry.derivation`).
     """
     source_zip = Path(source_zip)
     out_dir = Path(out_dir)
-    if interphase_per_class < 1:
+    if not isinstance(interphase_per_class, int) or interphase_per_class < 1:
         raise CourseDataError("--interphase-per-class must be at least 1")
     if not source_zip.is_file():
         raise CourseDataError(
@@ -174,7 +186,8 @@ def derive_jurkat_mini(
             for phase in JURKAT_CLASSES:
                 splits.update(_assign_splits([c for p, c in chosen if p == phase], rng))
             rows = []
-            for phase, cell_id in tqdm(chosen, desc="writing jurkat_mini", unit="cell"):
+            bar = tqdm(chosen, desc="writing jurkat_mini", unit="cell", disable=not progress)
+            for phase, cell_id in bar:
                 members = sorted(cells[phase][cell_id])
                 buffer = io.BytesIO()
                 Image.fromarray(_cell_image(inner, members)).save(buffer, format="PNG")
@@ -198,6 +211,14 @@ def derive_jurkat_mini(
             writer = csv.DictWriter(handle, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
             writer.writeheader()
             writer.writerows(rows)
+        record = derivation.make_record(
+            "jurkat_mini",
+            {"interphase_per_class": interphase_per_class, "seed": seed},
+            {SOURCE_FILE: source_zip},
+            tmp / "manifest.csv",
+            tool="course-data derive-jurkat-mini",
+        )
+        atomic_write_json(tmp / derivation.DERIVATION_RECORD, record)
         if out_dir.exists():
             out_dir.rmdir()  # empty (checked above)
         os.replace(tmp, out_dir)

@@ -2,7 +2,8 @@
 
 ``course-data import foldscope_ascaris PATH`` checks that ``PATH`` is a folder holding readable
 images, hashes every file, and writes ``<cache>/real/<dataset>/import_manifest.json`` pointing
-at the folder. The user's folder is only read, never changed or copied.
+at the folder. The user's folder is only read, never changed or copied: the cache holds a
+pointer, so a moved folder must be imported again (``course-data verify`` says so and fails).
 """
 
 from __future__ import annotations
@@ -100,13 +101,38 @@ def import_folder(name: str, folder: Path, *, overwrite: bool = False) -> Path:
     return atomic_write_json(target, record)
 
 
-def verify_import(name: str) -> list[tuple[str, str, str | None]]:
-    """Re-hash the files of an imported folder; return ``(path, status, detail)`` rows."""
+def import_record(name: str) -> dict | None:
+    """Return the import record of a manual dataset (None when it was never imported).
+
+    Raises
+    ------
+    CourseDataError
+        If the record exists but cannot be read (it is then safe to import again).
+    """
     dataset = get_dataset(name)
     manifest = cache.dataset_dir(dataset.name, "real") / IMPORT_MANIFEST
     if not manifest.is_file():
+        return None
+    try:
+        record = json.loads(manifest.read_text(encoding="utf-8"))
+        if not isinstance(record.get("root"), str) or not isinstance(record.get("files"), list):
+            raise ValueError("no root or files")
+        if not all(isinstance(e, dict) and {"path", "sha256"} <= set(e) for e in record["files"]):
+            raise ValueError("a file entry lacks path or sha256")
+    except (OSError, ValueError, AttributeError, KeyError, TypeError) as error:
+        raise CourseDataError(
+            f"the import record {manifest} is damaged ({error}); import the folder again with "
+            f"`course-data import {dataset.name} PATH --overwrite`"
+        ) from error
+    return record
+
+
+def verify_import(name: str) -> list[tuple[str, str, str | None]]:
+    """Re-hash the files of an imported folder; return ``(path, status, detail)`` rows."""
+    dataset = get_dataset(name)
+    record = import_record(dataset.name)
+    if record is None:
         return [(dataset.name, "MISSING", "not imported")]
-    record = json.loads(manifest.read_text(encoding="utf-8"))
     root = Path(record["root"])
     rows = []
     for entry in record["files"]:

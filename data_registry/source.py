@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from data_registry import cache, fetch
+from data_registry import cache, fetch, staging
 from data_registry.errors import (
     CourseDataError,
     DownloadError,
@@ -89,7 +89,10 @@ def resolve_mode(source: str | None = None) -> str:
 
 def describe_source() -> str:
     """Return one line describing the data configuration (mode, cache folder, mirror)."""
-    mirror = fetch.mirror_base()
+    try:
+        mirror = fetch.mirror_base()
+    except CourseDataError as error:
+        mirror = f"INVALID ({error})"
     return (
         f"{MODE_ENV}={resolve_mode()} | cache: {cache.cache_dir()} | "
         f"mirror: {mirror or 'none (registry URLs)'}"
@@ -144,7 +147,9 @@ def _imported_files(dataset: Dataset) -> DatasetFiles | None:
     manifest = folder / IMPORT_MANIFEST
     if not manifest.is_file():
         return None
-    record = json.loads(manifest.read_text(encoding="utf-8"))
+    from data_registry import local_import
+
+    record = local_import.import_record(dataset.name)  # a damaged record: one clear error
     root = Path(record["root"])
     paths = {entry["path"]: root / entry["path"] for entry in record["files"]}
     missing = [p for p in paths.values() if not p.is_file()]
@@ -258,7 +263,7 @@ def _twin_files(dataset: Dataset) -> DatasetFiles:
     if record is None:
         cache.writable_cache()  # first, so an unusable COURSE_DATA_DIR gives a clear error
         root.parent.mkdir(parents=True, exist_ok=True)
-        tmp = root.with_name(f".{dataset.name}.tmp{os.getpid()}")
+        tmp = staging.tmp_sibling(root)
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         try:

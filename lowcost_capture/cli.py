@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from data_registry.console import cli_entry
+
 from . import limits
 from .locking import DatasetLockedError
 
@@ -411,6 +413,7 @@ def _run_serve(args) -> int:
     return EXIT_OK
 
 
+@cli_entry("lowcost-capture")  # a closed pipe (`| head`) ends quietly; SIGTERM cleans up
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``lowcost-capture``; returns the exit code."""
     args = build_parser().parse_args(argv)

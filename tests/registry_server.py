@@ -9,17 +9,32 @@ Usage in a test module::
         http_server.add_fault("/bccd/LICENSE", 429)        # next request answers 429
         url = http_server.url("/bccd/LICENSE")
 
-Faults are queued per path and consumed one per request: an int status (404, 429, 500...),
-``"truncate"`` (announce the full length, send half of the body, close), or ``"drop"`` (close
-the connection without any answer). ``honour_range = False`` makes the server ignore ``Range``.
-Every request is recorded in ``requests`` as ``(method, path, headers)``.
+Faults are queued per path and consumed one per request:
 
-The ``course_cache`` fixture (an empty cache, no mirror, no tokens, fast backoff) is shared by
-the registry test modules the same way: ``course_cache = registry_server.course_cache``.
+==============  ==========================================================================
+fault           what the server does
+==============  ==========================================================================
+``404``, ...    answer with that status (``429`` adds ``Retry-After: 0``)
+``"truncate"``  announce the full length, send half of the body, close (a *short* response)
+``"drop"``      close the connection without any answer
+``"hang"``      read the request and never answer (until the test ends)
+``"stall"``     send the headers and half of the body, then stop sending (no close)
+``"slow"``      wait ``slow_seconds`` before answering normally
+``"endless"``   answer 200 without a length and send bytes until the client goes away
+==============  ==========================================================================
+
+A *wrong* or *long* file is simply registered with other or more bytes than the registry
+says. ``honour_range = False`` makes the server ignore ``Range``. Every request is recorded in
+``requests`` as ``(method, path, headers)``; ``sent[path]`` counts the body bytes sent.
+
+The ``course_cache`` fixture (an empty cache, no mirror, no tokens, fast backoff) and the
+helpers ``register``, ``sha256``, ``payload`` and ``files_in`` are shared by the registry test
+modules: ``course_cache = registry_server.course_cache``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import threading
 import time
@@ -50,6 +65,15 @@ class _Handler(BaseHTTPRequestHandler):
         path = unquote(urlsplit(self.path).path)
         owner.requests.append((self.command, path, dict(self.headers.items())))
         fault = owner.next_fault(path)
+        if fault == "hang":
+            owner.released.wait(owner.hang_seconds)
+            self.close_connection = True
+            return
+        if fault == "slow":
+            time.sleep(owner.slow_seconds)
+        if fault == "endless":
+            self._send_endless(path)
+            return
         if fault == "drop":
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -90,13 +114,41 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not send_body:
             return
-        if fault == "truncate":
-            self.wfile.write(body[: len(body) // 2])
+        if fault in ("truncate", "stall"):
+            self._write(path, body[: len(body) // 2])
             self.wfile.flush()
+            if fault == "stall":
+                owner.released.wait(owner.hang_seconds)
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
             return
-        self.wfile.write(body)
+        self._write(path, body)
+
+    def _write(self, path: str, data: bytes) -> None:
+        """Send ``data`` in 64 kB pieces, counting what the client accepted in ``sent``."""
+        try:
+            for start in range(0, len(data), 1 << 16):
+                piece = data[start : start + (1 << 16)]
+                self.wfile.write(piece)
+                self.server.owner.sent[path] += len(piece)
+        except OSError:
+            self.close_connection = True  # the client hung up: fine for a server
+            if not self.server.owner.quiet_hangups:
+                raise
+
+    def _send_endless(self, path: str) -> None:
+        """Answer 200 with no Content-Length and stream until the client closes (or a cap)."""
+        owner = self.server.owner
+        self.send_response(200)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        chunk = bytes(range(256)) * 256
+        while owner.sent[path] < owner.endless_cap and not owner.released.is_set():
+            before = owner.sent[path]
+            self._write(path, chunk)
+            if owner.sent[path] - before < len(chunk):
+                return  # the client stopped reading: what a careful client does
 
 
 class _Server(ThreadingHTTPServer):
@@ -112,6 +164,12 @@ class FaultyServer:
         self._faults: dict[str, deque] = defaultdict(deque)
         self.honour_range = True
         self.delay_seconds = 0.0  # wait before sending a body (to overlap concurrent clients)
+        self.slow_seconds = 0.5  # the "slow" fault's wait
+        self.hang_seconds = 60.0  # the longest a "hang" or "stall" lasts (ended by stop())
+        self.endless_cap = 256 << 20  # an "endless" body stops here if the client never does
+        self.released = threading.Event()
+        self.quiet_hangups = True  # a client closing mid-body is not a server error
+        self.sent: dict[str, int] = defaultdict(int)
         self.requests: list[tuple[str, str, dict]] = []
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.owner = self
@@ -159,6 +217,7 @@ class FaultyServer:
         return self
 
     def stop(self) -> None:
+        self.released.set()  # end every hanging answer
         self._server.shutdown()
         self._server.server_close()
 
@@ -192,3 +251,44 @@ def closed_port_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+def sha256(data: bytes) -> str:
+    """Return ``"sha256:<hex>"`` of bytes, as the registry writes hashes."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def payload(n: int = 200_000) -> bytes:
+    """Return ``n`` deterministic bytes that do not repeat in short cycles."""
+    return bytes((i * 7 + i // 251) % 256 for i in range(n))
+
+
+def register(monkeypatch, name, files, *, auth=None, kind="sample", **fields):
+    """Add a throw-away dataset to the registry; ``files`` = [RemoteFile keyword dicts]."""
+    from data_registry import registry
+    from data_registry.registry import Dataset, RemoteFile
+
+    dataset = Dataset(
+        name=name,
+        title=f"test dataset {name}",
+        description="",
+        homepage="",
+        licence="CC0-1.0",
+        licence_url="",
+        citation_key="x",
+        bibtex="@misc{x}",
+        classes=(),
+        files=tuple(RemoteFile(**f) for f in files),
+        auth=auth,
+        kind=kind,
+        **fields,
+    )
+    monkeypatch.setitem(registry.DATASETS, name, dataset)
+    return dataset
+
+
+def files_in(folder: Path) -> list[Path]:
+    """Files under ``folder``, ignoring the lock files that guard concurrent writers."""
+    if not folder.exists():
+        return []
+    return [p for p in folder.rglob("*") if p.is_file() and p.suffix != ".lock"]

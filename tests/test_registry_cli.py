@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import hashlib
 import io
+import json
 import shutil
 import sys
 import zipfile
@@ -223,7 +225,17 @@ def test_derive_jurkat_mini_keeps_mitoses_and_samples_interphase(tmp_path, cours
                 abs(int(image[..., 0].mean()) - 50) < 5 and abs(int(image[..., 2].mean()) - 200) < 5
             )
     assert {row["split"] for row in rows} <= {"train", "valid", "test"}
-    assert sorted(p.name for p in out.iterdir()) == sorted([*COUNTS, "manifest.csv"])
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [*COUNTS, "manifest.csv", "derivation.json"]
+    )
+    record = json.loads((out / "derivation.json").read_text())
+    assert record["derived_from"] == "jurkat_bbbc048"
+    assert record["parameters"] == {"interphase_per_class": 4, "seed": 0}
+    assert record["source_files"] == [
+        {"file": "BBBC048v1.zip", "size": source_zip.stat().st_size, "sha256": "sha256:" + before}
+    ]
+    manifest_hash = hashlib.sha256((out / "manifest.csv").read_bytes()).hexdigest()
+    assert record["outputs"] == {"manifest.csv": "sha256:" + manifest_hash}
     again = tmp_path / "mini2"
     jurkat_mini.derive_jurkat_mini(source_zip, again, interphase_per_class=4)
     assert (again / "manifest.csv").read_bytes() == (out / "manifest.csv").read_bytes()
@@ -231,10 +243,33 @@ def test_derive_jurkat_mini_keeps_mitoses_and_samples_interphase(tmp_path, cours
     assert code == 1 and "not empty" in err
 
 
+def pin_source_zip(monkeypatch, source_zip: Path) -> None:
+    """Make the registry's jurkat_bbbc048 pin this small synthetic BBBC048 zip."""
+    dataset = registry.DATASETS["jurkat_bbbc048"]
+    digest = "sha256:" + hashlib.sha256(source_zip.read_bytes()).hexdigest()
+    files = tuple(
+        dataclasses.replace(f, size=source_zip.stat().st_size, known_hash=digest)
+        if f.name == "BBBC048v1.zip"
+        else f
+        for f in dataset.files
+    )
+    monkeypatch.setitem(
+        registry.DATASETS, "jurkat_bbbc048", dataclasses.replace(dataset, files=files)
+    )
+
+
 def test_derived_jurkat_mini_in_cache_is_real_and_packable(
     tmp_path, course_cache, monkeypatch, capsys
 ):
     source_zip = make_bbbc048_zip(tmp_path / "BBBC048v1.zip")
+    code, _, err = run(
+        capsys, "derive-jurkat-mini", "--source", str(source_zip), "--interphase-per-class", "2"
+    )
+    assert code == 0 and "not the registry's jurkat_bbbc048 file" in err
+    code, _, err = run(capsys, "pack", "jurkat_mini", "-o", str(tmp_path / "unpinned.zip"))
+    assert code == 1 and "not derived from the registry's jurkat_bbbc048" in err
+    shutil.rmtree(course_cache)
+    pin_source_zip(monkeypatch, source_zip)
     code, _, err = run(
         capsys, "derive-jurkat-mini", "--source", str(source_zip), "--interphase-per-class", "2"
     )
@@ -250,8 +285,9 @@ def test_derived_jurkat_mini_in_cache_is_real_and_packable(
     shutil.rmtree(course_cache)
     code, out, err = run(capsys, "unpack", str(tmp_path / "j.zip"))
     assert code == 0, err
+    assert "NOT verified against the registry" in out and "jurkat_bbbc048" in out
     code, out, _ = run(capsys, "verify", "jurkat_mini")
-    assert code == 0 and "0 MISMATCH, 0 MISSING" in out
+    assert code == 0 and "0 MISMATCH, 0 MISSING" in out and "not verified against" in out
 
 
 def test_derive_refuses_a_zip_without_cellcycle(tmp_path, course_cache, capsys):

@@ -1,33 +1,30 @@
 """The real download path (pooch + resumable downloader) against a local HTTP server.
 
 Real bytes: BCCD files from ../shared/real-data (verified against the registry's sha256) and
-scikit-image's bundled cell.png. Faults: hash mismatch, truncation, dropped connections,
-404/429/500, no network, corrupt archives, read-only cache, Range resume, mirrors, Dryad API.
+scikit-image's bundled cell.png; mirrors, tokens, archives (corrupt ones too), read-only cache,
+Dryad API. The network faults (wrong, short, long, slow, hanging and dropped answers, HTTP
+errors, resume) are in test_registry_faults.py.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import tarfile
-import threading
 import zipfile
 from pathlib import Path
 
 import pytest
 import registry_server
-from registry_server import closed_port_url, real_data_dir
+from registry_server import closed_port_url, files_in, payload, real_data_dir, register, sha256
 
 from data_registry import cache, fetch, registry, source
 from data_registry.errors import (
     CacheNotWritableError,
     CorruptArchiveError,
-    DownloadError,
     HashMismatchError,
-    OfflineError,
 )
-from data_registry.registry import Dataset, RemoteFile
+from data_registry.registry import RemoteFile
 
 http_server = registry_server.http_server  # the fixtures
 course_cache = registry_server.course_cache
@@ -40,41 +37,6 @@ BCCD_SAMPLE = [
     "test.csv",
     "LICENSE",
 ]
-
-
-def sha256(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def register(monkeypatch, name, files, *, auth=None, kind="sample"):
-    """Add a throw-away dataset to the registry; files = [(RemoteFile kwargs)]."""
-    dataset = Dataset(
-        name=name,
-        title=f"test dataset {name}",
-        description="",
-        homepage="",
-        licence="CC0-1.0",
-        licence_url="",
-        citation_key="x",
-        bibtex="@misc{x}",
-        classes=(),
-        files=tuple(RemoteFile(**f) for f in files),
-        auth=auth,
-        kind=kind,
-    )
-    monkeypatch.setitem(registry.DATASETS, name, dataset)
-    return dataset
-
-
-def payload(n: int = 200_000) -> bytes:
-    return bytes((i * 7 + i // 251) % 256 for i in range(n))
-
-
-def files_in(folder: Path) -> list[Path]:
-    """Files under ``folder``, ignoring the lock files that guard concurrent downloads."""
-    if not folder.exists():
-        return []
-    return [p for p in folder.rglob("*") if p.is_file() and p.suffix != ".lock"]
 
 
 # ---------------------------------------------------------------------------------- real bytes
@@ -107,170 +69,7 @@ def test_real_skimage_cell_png_matches_registry_hash(http_server, course_cache, 
     assert paths["cell.png"].stat().st_size == registry.get_dataset("cell").files[0].size
 
 
-# ---------------------------------------------------------------------------------- faults
-
-
-def test_hash_mismatch_removes_file_and_explains(http_server, course_cache, monkeypatch):
-    monkeypatch.setenv("COURSE_DATA_MIRROR", http_server.url())
-    http_server.add_bytes("/bccd/LICENSE", b"x" * 1065)  # right size, wrong bytes
-    dataset = registry.get_dataset("bccd")
-    with pytest.raises(HashMismatchError) as info:
-        fetch.fetch_file(dataset, dataset.file("LICENSE"), progressbar=False)
-    message = str(info.value)
-    assert "LICENSE" in message and dataset.file("LICENSE").known_hash in message
-    assert "got sha256:" + hashlib.sha256(b"x" * 1065).hexdigest() in message
-    assert "removed" in message
-    assert files_in(course_cache / "real" / "bccd") == []
-    assert files_in(course_cache / ".partial") == []
-
-
-def test_size_only_pin_refuses_wrong_size(http_server, course_cache, monkeypatch):
-    register(
-        monkeypatch,
-        "sized",
-        [dict(name="a.bin", url=http_server.url("/a"), known_hash=None, size=10)],
-    )
-    http_server.add_bytes("/a", b"123456789")
-    with pytest.raises(HashMismatchError, match="expects 10"):
-        fetch.fetch_dataset("sized", progressbar=False)
-    assert files_in(course_cache / "real" / "sized") == []
-
-
-def test_truncated_download_leaves_no_file_in_cache(http_server, course_cache, monkeypatch):
-    data = payload()
-    register(
-        monkeypatch,
-        "trunc",
-        [dict(name="t.bin", url=http_server.url("/t"), known_hash=sha256(data), size=len(data))],
-    )
-    http_server.add_bytes("/t", data)
-    http_server.honour_range = False
-    http_server.add_fault("/t", *["truncate"] * fetch.MAX_ATTEMPTS)
-    with pytest.raises(DownloadError, match="interrupted"):
-        fetch.fetch_dataset("trunc", progressbar=False)
-    assert files_in(course_cache / "real" / "trunc") == []
-    assert len(http_server.gets("/t")) == fetch.MAX_ATTEMPTS
-
-
-def test_interrupted_download_resumes_with_range(http_server, course_cache, monkeypatch):
-    data = payload()
-    register(
-        monkeypatch,
-        "resume",
-        [dict(name="r.bin", url=http_server.url("/r"), known_hash=sha256(data), size=len(data))],
-    )
-    http_server.add_bytes("/r", data)
-    http_server.add_fault("/r", "truncate")
-    path = fetch.fetch_dataset("resume", progressbar=False)["r.bin"]
-    assert path.read_bytes() == data
-    first, second = http_server.gets("/r")
-    assert "Range" not in first
-    resumed_at = int(second["Range"].removeprefix("bytes=").rstrip("-"))
-    assert 0 < resumed_at < len(data)
-    assert files_in(course_cache / ".partial") == []
-
-
-def test_resume_across_runs_after_giving_up(http_server, course_cache, monkeypatch):
-    data = payload()
-    register(
-        monkeypatch,
-        "later",
-        [dict(name="l.bin", url=http_server.url("/l"), known_hash=sha256(data), size=len(data))],
-    )
-    http_server.add_bytes("/l", data)
-    http_server.add_fault("/l", "truncate", *["drop"] * (fetch.MAX_ATTEMPTS - 1))
-    with pytest.raises(DownloadError, match="run the same command again to resume"):
-        fetch.fetch_dataset("later", progressbar=False)
-    assert files_in(course_cache / "real" / "later") == []
-    kept = cache.partial_path("later", "l.bin")
-    kept_size = kept.stat().st_size
-    assert 0 < kept_size < len(data)
-    path = fetch.fetch_dataset("later", progressbar=False)["l.bin"]  # the next run resumes
-    assert path.read_bytes() == data
-    assert http_server.gets("/l")[-1]["Range"] == f"bytes={kept_size}-"
-
-
-def test_server_ignoring_range_restarts_cleanly(http_server, course_cache, monkeypatch):
-    data = payload()
-    register(
-        monkeypatch,
-        "norange",
-        [dict(name="n.bin", url=http_server.url("/n"), known_hash=sha256(data), size=len(data))],
-    )
-    http_server.add_bytes("/n", data)
-    http_server.honour_range = False
-    http_server.add_fault("/n", "truncate")
-    path = fetch.fetch_dataset("norange", progressbar=False)["n.bin"]
-    assert path.read_bytes() == data
-
-
-def test_dropped_connection_is_retried(http_server, course_cache, monkeypatch):
-    data = payload(5000)
-    register(
-        monkeypatch,
-        "drop",
-        [dict(name="d.bin", url=http_server.url("/d"), known_hash=sha256(data), size=len(data))],
-    )
-    http_server.add_bytes("/d", data)
-    http_server.add_fault("/d", "drop")
-    assert fetch.fetch_dataset("drop", progressbar=False)["d.bin"].read_bytes() == data
-
-
-def test_http_404_is_reported_with_url_and_advice(http_server, course_cache, monkeypatch):
-    register(
-        monkeypatch,
-        "gone",
-        [dict(name="g.bin", url=http_server.url("/g"), known_hash=None, size=None)],
-    )
-    with pytest.raises(DownloadError) as info:
-        fetch.fetch_dataset("gone", progressbar=False)
-    assert info.value.status == 404
-    assert http_server.url("/g") in str(info.value) and "course-data info gone" in str(info.value)
-    assert files_in(course_cache / "real" / "gone") == []
-
-
-def test_http_429_is_retried_with_backoff(http_server, course_cache, monkeypatch):
-    data = payload(1000)
-    register(
-        monkeypatch,
-        "busy",
-        [dict(name="b.bin", url=http_server.url("/b"), known_hash=sha256(data), size=len(data))],
-    )
-    http_server.add_bytes("/b", data)
-    http_server.add_fault("/b", 429, 503)
-    assert fetch.fetch_dataset("busy", progressbar=False)["b.bin"].read_bytes() == data
-    assert len(http_server.gets("/b")) == 3
-
-
-@pytest.mark.parametrize("status, words", [(429, "rate-limiting"), (500, "server error")])
-def test_http_persistent_errors_give_up_with_message(
-    http_server, course_cache, monkeypatch, status, words
-):
-    register(
-        monkeypatch,
-        "down",
-        [dict(name="x.bin", url=http_server.url("/x"), known_hash=None, size=None)],
-    )
-    http_server.add_bytes("/x", b"x")
-    http_server.add_fault("/x", *[status] * fetch.MAX_ATTEMPTS)
-    with pytest.raises(DownloadError) as info:
-        fetch.fetch_dataset("down", progressbar=False)
-    assert info.value.status == status
-    assert f"HTTP {status}" in str(info.value) and words in str(info.value)
-    assert "course-data unpack" in str(info.value)
-    assert files_in(course_cache / "real" / "down") == []
-
-
-def test_offline_message_points_to_pack_and_twin(course_cache, monkeypatch):
-    register(
-        monkeypatch,
-        "away",
-        [dict(name="a.bin", url=closed_port_url() + "/a", known_hash=None, size=None)],
-    )
-    with pytest.raises(OfflineError) as info:
-        fetch.fetch_dataset("away", progressbar=False)
-    message = str(info.value)
-    assert "course-data unpack pack.zip" in message and "COURSE_DATA=twin" in message
+# ---------------------------------------------------------------------------------- mirrors, archives
 
 
 def test_mirror_replaces_every_url(http_server, course_cache, monkeypatch):
@@ -456,29 +255,6 @@ def test_verify_reports_ok_mismatch_missing(tmp_path):
     assert fetch.verify_file(tmp_path / "none", remote)[0] == "MISSING"
 
 
-def test_concurrent_fetches_download_once(http_server, course_cache, monkeypatch):
-    data = payload(20_000)
-    register(
-        monkeypatch,
-        "shared",
-        [dict(name="s.bin", url=http_server.url("/s"), known_hash=sha256(data), size=len(data))],
-    )
-    http_server.add_bytes("/s", data)
-    http_server.delay_seconds = 0.3
-    results = []
-
-    def worker():
-        results.append(fetch.fetch_dataset("shared", progressbar=False)["s.bin"].read_bytes())
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert results == [data, data]
-    assert len(http_server.gets("/s")) == 1
-
-
 def test_twin_served_over_http_goes_through_the_real_path(
     http_server, course_cache, monkeypatch, tmp_path
 ):
@@ -508,18 +284,3 @@ def test_twin_served_over_http_goes_through_the_real_path(
         p.stem for p in got.extracted["masks.zip"].rglob("*.png") if "__MACOSX" not in p.parts
     )
     assert images and images == masks
-
-
-def test_complete_partial_from_a_crashed_run_is_used(http_server, course_cache, monkeypatch):
-    data = payload(3000)
-    register(
-        monkeypatch,
-        "crashed",
-        [dict(name="c.bin", url=http_server.url("/c"), known_hash=sha256(data), size=len(data))],
-    )
-    http_server.add_bytes("/c", data)
-    partial = cache.partial_path("crashed", "c.bin")
-    partial.parent.mkdir(parents=True)
-    partial.write_bytes(data)  # everything arrived, the process died before the rename
-    assert fetch.fetch_dataset("crashed", progressbar=False)["c.bin"].read_bytes() == data
-    assert http_server.gets("/c")[0]["Range"] == f"bytes={len(data)}-"

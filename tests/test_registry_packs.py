@@ -55,7 +55,9 @@ def test_pack_roundtrip_installs_verified_real_files(online, monkeypatch):
     entry = manifest["datasets"]["cell"]["files"][0]
     assert entry["registry_hash"].startswith("sha256:8d23a7fb")
     classroom = go_offline(online, monkeypatch)
-    assert packs.unpack_pack(pack) == {"cell": "installed"}
+    assert packs.unpack_pack(pack) == {
+        "cell": "1 files verified against the registry's pinned hashes"
+    }
     files = source.get_files("cell", quiet=True)  # auto mode, offline: the cached real data
     assert files.source == "real"
     assert files.paths["cell.png"] == classroom / "real" / "cell" / "cell.png"
@@ -82,8 +84,9 @@ def test_tampered_manifest_cannot_launder_a_file(online, monkeypatch):
     """Editing the pack's own manifest to match a changed file does not help: registry wins."""
     pack = packs.create_pack(["cell"], online / "pack.zip")
     forged = online / "forged.zip"
-    evil = b"\x89PNG not really"
     with zipfile.ZipFile(pack) as src, zipfile.ZipFile(forged, "w") as dst:
+        size = len(src.read("cell/cell.png"))
+        evil = b"\x89PNG not really".ljust(size, b"!")  # the registry's size, other bytes
         manifest = json.loads(src.read(packs.PACK_MANIFEST))
         manifest["datasets"]["cell"]["files"][0]["sha256"] = (
             "sha256:" + hashlib.sha256(evil).hexdigest()
