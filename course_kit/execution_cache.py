@@ -194,10 +194,16 @@ class ExecutionCache:
         data = dict(record.data or {})
         return data.get(RECORD_KEY), data
 
-    def is_current(self, nb, key: dict) -> tuple[bool, str]:
-        """Whether the cached outputs of ``nb`` are still valid; else the reason why not."""
+    def is_current(self, nb, key: dict, uri: str | None = None) -> tuple[bool, str]:
+        """Whether the cached outputs of ``nb`` are still valid; else the reason why not.
+
+        ``uri`` (the notebook's path) tells a notebook whose code changed (an older version
+        is cached) from one never executed.
+        """
         stored, _ = self.lookup(nb)
         if stored is None:
+            if uri is not None and self.previous_seconds(uri) is not None:
+                return False, "changed: code"
             return False, "not in the cache"
         old = stored.get("key", {})
         changed = [part for part in ("code", "kit", "versions", "course_data")
@@ -244,7 +250,7 @@ class ExecutionCache:
                     newest = record
         if newest is None:
             return None
-        return (newest.data or {}).get("execution_seconds")
+        return (newest.data or {}).get("execution_seconds", 0.0) or 0.0
 
     def executed_notebook(self, nb):
         """The cached executed notebook for ``nb`` (outputs merged in), or None."""

@@ -176,7 +176,7 @@ def execute_notebooks(
         nb = ec.read_notebook(path)
         sources[path] = nb
         key = ec.execution_key(nb, kit_hash=kit_hash, versions=versions)
-        current, reason = cache.is_current(nb, key)
+        current, reason = cache.is_current(nb, key, uri=str(path))
         if current:
             stored, _ = cache.lookup(nb)
             outcomes[path] = NotebookOutcome(
