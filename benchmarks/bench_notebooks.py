@@ -210,15 +210,25 @@ def print_build_table(cold: dict, cached: dict) -> bool:
         f"re-build / cold = {ratio:.1%} (target <= {CACHED_REBUILD_MAX_RATIO:.0%})  {_mark(passed)}"
     )
     runs = cold.get("notebook_runs") or {}
+    cpu = sum(run.get("cpu_seconds") or 0 for run in runs.values())
+    if cpu:
+        print(
+            f"notebook kernels used {cpu:.0f} CPU seconds in all: {cpu / 2:.0f} s of wall time "
+            "on 2 idle cores (the wall times above depend on the machine's load)"
+        )
     if runs:
         print("\nEach notebook in the cold build (kernel and its children):")
-        print(f"  {'notebook':<46} {'time':>8} {'target':>7} {'peak RSS':>9} {'target':>7}  result")
+        print(
+            f"  {'notebook':<46} {'time':>8} {'target':>7} {'CPU':>8} {'peak RSS':>9} "
+            f"{'target':>7}  result"
+        )
         for name, run in runs.items():
             limit = time_limit_seconds(Path(name).name)
             seconds, peak = run.get("seconds") or 0.0, run.get("peak_rss_gb") or 0.0
             ok = run.get("status") != "failed" and seconds <= limit and peak <= MEMORY_LIMIT_GB
             print(
-                f"  {name:<46} {seconds:7.1f}s {limit:6.0f}s {peak:8.2f}GB "
+                f"  {name:<46} {seconds:7.1f}s {limit:6.0f}s {run.get('cpu_seconds') or 0:7.1f}s "
+                f"{peak:8.2f}GB "
                 f"{MEMORY_LIMIT_GB:6.1f}GB  {_mark(ok)}"
                 + (f"  ({len(run['stalls'])} stall(s) retried)" if run.get("stalls") else "")
             )

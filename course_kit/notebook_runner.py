@@ -168,6 +168,7 @@ class KernelTreeMemory:
         self._me = psutil.Process()
         self.interval = interval
         self.peak_bytes = 0
+        self._cpu: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -177,9 +178,16 @@ class KernelTreeMemory:
         for child in self._me.children(recursive=True):
             try:
                 total += child.memory_info().rss
+                times = child.cpu_times()
+                self._cpu[child.pid] = times.user + times.system
             except (self._psutil.NoSuchProcess, self._psutil.AccessDenied):
                 continue
         return total
+
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the child processes had used at their last sample."""
+        return sum(self._cpu.values())
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -211,6 +219,8 @@ class NotebookRun:
         Wall time of all attempts.
     peak_rss_bytes : int
         Peak RSS of the kernel and its child processes.
+    cpu_seconds : float
+        CPU time they used (load-independent, unlike ``seconds``).
     error : str
         What went wrong (cell, exception, last traceback lines), empty when ok.
     failed_cell : int or None
@@ -226,6 +236,7 @@ class NotebookRun:
     notebook_json: str = ""
     seconds: float = 0.0
     peak_rss_bytes: int = 0
+    cpu_seconds: float = 0.0
     error: str = ""
     failed_cell: int | None = None
     stalls: list[str] = field(default_factory=list)
@@ -305,6 +316,7 @@ def run_notebook(
                     break
                 finally:
                     run.peak_rss_bytes = max(run.peak_rss_bytes, memory.peak_bytes)
+                    run.cpu_seconds += memory.cpu_seconds
             run.ok = True
             run.error = ""
             run.failed_cell = None

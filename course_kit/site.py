@@ -175,6 +175,7 @@ class BuildReport:
                     "reason": o.reason,
                     "seconds": None if o.seconds is None else round(o.seconds, 1),
                     "peak_rss_gb": gb(o.peak_rss_bytes),
+                    "cpu_seconds": None if o.cpu_seconds is None else round(o.cpu_seconds, 1),
                     "attempts": o.attempts,
                     "stalls": list(o.stalls),
                     "failed_cell": o.failed_cell,
@@ -191,13 +192,14 @@ class BuildReport:
 
     def table(self, root: Path) -> str:
         """Time and peak memory of every notebook (cached ones: as recorded when executed)."""
-        header = f"  {'notebook':<46} {'status':<9} {'time':>8} {'peak RSS':>9}  note"
+        header = f"  {'notebook':<46} {'status':<9} {'time':>8} {'CPU':>8} {'peak RSS':>9}  note"
         lines = [header, "  " + "-" * (len(header) - 2)]
         for nb in self.notebooks:
             outcome = self.outcomes.get(nb)
             if outcome is None:
                 continue
             seconds = "-" if outcome.seconds is None else f"{outcome.seconds:.1f}s"
+            cpu = "-" if not outcome.cpu_seconds else f"{outcome.cpu_seconds:.1f}s"
             memory = (
                 "-" if not outcome.peak_rss_bytes else f"{outcome.peak_rss_bytes / 1024**3:.2f}GB"
             )
@@ -208,7 +210,7 @@ class BuildReport:
                 note = f"cell {outcome.failed_cell}"
             lines.append(
                 f"  {nb.relative_to(root).as_posix():<46} {outcome.status:<9} {seconds:>8} "
-                f"{memory:>9}  {note.strip('; ')}"
+                f"{cpu:>8} {memory:>9}  {note.strip('; ')}"
             )
         return "\n".join(lines)
 
@@ -250,7 +252,10 @@ class BuildReport:
             f"  website          {self.html_dir / 'index.html'}",
         ]
         if self.execute and self.outcomes:
-            lines += ["", "  notebooks (time and peak memory of the kernel and its children):"]
+            lines += [
+                "",
+                "  notebooks (wall time; CPU time and peak memory of the kernel and its children):",
+            ]
             lines.append(self.table(root))
         for path, tail in self.failed.items():
             lines.append(f"\n--- {path.relative_to(root).as_posix()} failed:\n{tail}")

@@ -46,6 +46,8 @@ class NotebookOutcome:
         Execution time (for a cached notebook: the time recorded when it was executed).
     peak_rss_bytes : int or None
         Peak RSS of the kernel and its children (likewise).
+    cpu_seconds : float or None
+        CPU time of the kernel and its children (likewise).
     error : str
         Why it failed.
     failed_cell : int or None
@@ -63,6 +65,7 @@ class NotebookOutcome:
     reason: str = ""
     seconds: float | None = None
     peak_rss_bytes: int | None = None
+    cpu_seconds: float | None = None
     error: str = ""
     failed_cell: int | None = None
     stalls: list[str] = field(default_factory=list)
@@ -105,6 +108,7 @@ def _outcome_from_run(run: NotebookRun, reason: str) -> NotebookOutcome:
         reason=reason,
         seconds=run.seconds,
         peak_rss_bytes=run.peak_rss_bytes,
+        cpu_seconds=run.cpu_seconds,
         error=run.error,
         failed_cell=run.failed_cell,
         stalls=list(run.stalls),
@@ -185,6 +189,7 @@ def execute_notebooks(
                 reason=reason,
                 seconds=stored.get("seconds"),
                 peak_rss_bytes=stored.get("peak_rss_bytes"),
+                cpu_seconds=stored.get("cpu_seconds"),
                 data_sources=dict(stored.get("data_sources", {})),
             )
         else:
@@ -230,6 +235,7 @@ def execute_notebooks(
                             {
                                 "seconds": round(run.seconds, 2),
                                 "peak_rss_bytes": run.peak_rss_bytes,
+                                "cpu_seconds": round(run.cpu_seconds, 1),
                                 "stalls": run.stalls,
                                 "attempts": run.attempts,
                             },
