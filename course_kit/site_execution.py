@@ -93,6 +93,41 @@ def worker_environment(jobs: int, base: dict | None = None) -> dict[str, str]:
     return updates
 
 
+def estimated_seconds(nb) -> float:
+    """A guess of a never-timed notebook's run time, to start the long ones first."""
+    code = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
+    deep = any(word in code for word in ("fastai", "torch", "learner", "fine_tune"))
+    return (300.0 if deep else 60.0) + len(code) / 100
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Cancel what has not started and stop the workers (nbclient's own SIGTERM handler shuts
+    their kernels down; a worker still alive after that is killed)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # before shutdown
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
+
+
+def _exit_on_sigterm():
+    """Turn SIGTERM into SystemExit (so the workers are stopped); return the undo function."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def _exit(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, _exit)
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
 def _init_worker(environment: dict[str, str]) -> None:
     os.environ.update(environment)
 
@@ -197,7 +232,10 @@ def execute_notebooks(
 
     if to_run:
         # longest first (by the time recorded for any earlier version), so the cores stay busy
-        order = sorted(to_run, key=lambda p: -(cache.previous_seconds(str(p)) or float("inf")))
+        order = sorted(
+            to_run,
+            key=lambda p: -(cache.previous_seconds(str(p)) or estimated_seconds(sources[p])),
+        )
         workers = max(1, min(jobs, len(order)))
         say(
             f"Executing {len(order)} notebook(s) on {workers} worker(s) "
@@ -205,12 +243,14 @@ def execute_notebooks(
         )
         context = multiprocessing.get_context("spawn")
         start = time.perf_counter()
-        with ProcessPoolExecutor(
+        restore = _exit_on_sigterm()
+        pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=context,
             initializer=_init_worker,
             initargs=(worker_environment(workers),),
-        ) as pool:
+        )
+        try:
             futures = {
                 pool.submit(_run, str(path), timeout, stall_seconds, in_temp): path
                 for path in order
@@ -246,6 +286,12 @@ def execute_notebooks(
                 outcomes[path] = outcome
                 done += 1
                 say(_line(outcome, root, done, len(order)))
+        except BaseException:  # Ctrl-C, SIGTERM, a bug: leave no worker behind
+            _stop_workers(pool)
+            raise
+        finally:
+            restore()
+        pool.shutdown(wait=True)
         say(f"Executed in {time.perf_counter() - start:.1f} s.")
     sys.stdout.flush()
     return [outcomes[path] for path in notebooks]
