@@ -10,6 +10,8 @@ Targets (Binder: ~2 GB RAM, 1-2 cores):
 
 * lectures 00-05: at most 3 minutes and 1.5 GB peak RSS each;
 * lectures 06-10 (deep learning): at most 5 minutes and 1.5 GB;
+* cold website build (``course-kit site`` with an empty execution cache, twins, notebooks
+  executed in parallel, one per core): at most 8 minutes;
 * cached re-build: at most 10% of the cold build.
 
 Usage::
@@ -37,6 +39,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 MEMORY_LIMIT_GB = 1.5
 CACHED_REBUILD_MAX_RATIO = 0.10
+COLD_BUILD_MAX_SECONDS = 480.0
 
 
 def time_limit_seconds(name: str) -> float:
@@ -176,29 +179,59 @@ def print_notebook_table(results: list[NotebookResult]) -> None:
 
 def print_build_table(cold: dict, cached: dict) -> bool:
     ratio = cached["wall_seconds"] / cold["wall_seconds"] if cold["wall_seconds"] else float("inf")
+    cold_ok = cold.get("exit_code") == 0 and cold["wall_seconds"] <= COLD_BUILD_MAX_SECONDS
     passed = (
-        ratio <= CACHED_REBUILD_MAX_RATIO
-        and cold.get("exit_code") == 0
+        cold_ok
+        and ratio <= CACHED_REBUILD_MAX_RATIO
         and cached.get("exit_code") == 0
         and cached.get("executed") == []
     )
     print()
-    print(f"{'book build':<40} {'time':>9} {'executed':>9} {'cached':>7}")
-    print("-" * 70)
-    for label, report in (("cold (empty execution cache)", cold), ("re-build (cached)", cached)):
+    print(
+        f"{'book build':<40} {'time':>9} {'target':>7} {'executed':>9} {'cached':>7} {'stalls':>7}"
+    )
+    print("-" * 84)
+    for label, report, target in (
+        ("cold (empty execution cache)", cold, f"{COLD_BUILD_MAX_SECONDS:6.0f}s"),
+        ("re-build (cached)", cached, f"{CACHED_REBUILD_MAX_RATIO:6.0%} "),
+    ):
+        stalls = sum(len(v) for v in (report.get("stalls") or {}).values())
         print(
-            f"{label:<40} {report['wall_seconds']:8.1f}s "
-            f"{len(report.get('executed', [])):>9} {len(report.get('cached', [])):>7}"
+            f"{label:<40} {report['wall_seconds']:8.1f}s {target:>7} "
+            f"{len(report.get('executed', [])):>9} {len(report.get('cached', [])):>7} {stalls:>7}"
             + ("" if report.get("exit_code") == 0 else "  (build FAILED)")
         )
     print(
+        f"cold build {cold['wall_seconds']:.0f} s (target <= {COLD_BUILD_MAX_SECONDS:.0f} s, "
+        f"{cold.get('jobs', '?')} notebooks at once, execution stage "
+        f"{cold.get('execution_wall_seconds', 0):.0f} s)  {_mark(cold_ok)}"
+    )
+    print(
         f"re-build / cold = {ratio:.1%} (target <= {CACHED_REBUILD_MAX_RATIO:.0%})  {_mark(passed)}"
     )
-    if cold.get("execution_seconds"):
-        print("\nexecution time of each notebook in the cold build (as logged by MyST-NB):")
-        for name, seconds in cold["execution_seconds"].items():
+    runs = cold.get("notebook_runs") or {}
+    cpu = sum(run.get("cpu_seconds") or 0 for run in runs.values())
+    if cpu:
+        print(
+            f"notebook kernels used {cpu:.0f} CPU seconds in all: {cpu / 2:.0f} s of wall time "
+            "on 2 idle cores (the wall times above depend on the machine's load)"
+        )
+    if runs:
+        print("\nEach notebook in the cold build (kernel and its children):")
+        print(
+            f"  {'notebook':<46} {'time':>8} {'target':>7} {'CPU':>8} {'peak RSS':>9} "
+            f"{'target':>7}  result"
+        )
+        for name, run in runs.items():
             limit = time_limit_seconds(Path(name).name)
-            print(f"  {name:<46} {seconds:7.1f}s  {_mark(seconds <= limit)}")
+            seconds, peak = run.get("seconds") or 0.0, run.get("peak_rss_gb") or 0.0
+            ok = run.get("status") != "failed" and seconds <= limit and peak <= MEMORY_LIMIT_GB
+            print(
+                f"  {name:<46} {seconds:7.1f}s {limit:6.0f}s {run.get('cpu_seconds') or 0:7.1f}s "
+                f"{peak:8.2f}GB "
+                f"{MEMORY_LIMIT_GB:6.1f}GB  {_mark(ok)}"
+                + (f"  ({len(run['stalls'])} stall(s) retried)" if run.get("stalls") else "")
+            )
     for name, tail in (cold.get("failed") or {}).items():
         print(f"\ncold build: {name} failed:\n{tail}")
     return passed
@@ -224,6 +257,14 @@ def main(argv: list[str] | None = None) -> int:
         "--data", default="twin", choices=["twin", "auto", "real"], help="COURSE_DATA (twin)"
     )
     parser.add_argument("--json", type=Path, default=None, help="also write results as JSON")
+    parser.add_argument(
+        "--keep-cache",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="copy the cold build's execution cache to DIR (e.g. book/_build/.jupyter_cache, "
+        "so a following build of this repository takes every notebook from it)",
+    )
     args = parser.parse_args(argv)
 
     os.environ["COURSE_DATA"] = args.data
@@ -256,10 +297,18 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_build:
         with tempfile.TemporaryDirectory(prefix="course-kit-bench-") as tmp:
             root = _copy_repository(Path(tmp) / "repo")
-            print("\nCold book build in a temporary copy (executes every notebook) ...", flush=True)
+            print(
+                "\nCold book build in a temporary copy (executes every notebook; load average "
+                f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores) ...",
+                flush=True,
+            )
             builds["cold"] = run_build(root, "cold")
             print("Cached re-build ...", flush=True)
             builds["cached"] = run_build(root, "cached")
+            if args.keep_cache:
+                shutil.rmtree(args.keep_cache, ignore_errors=True)
+                shutil.copytree(root / "book" / "_build" / ".jupyter_cache", args.keep_cache)
+        builds["load_average"] = os.getloadavg()
         all_passed = print_build_table(builds["cold"], builds["cached"]) and all_passed
 
     if args.json:

@@ -3,8 +3,9 @@
 ``tests/conftest.py`` imports :func:`built_site` and :func:`site_report` from here. The first
 test that needs the website runs ``course-kit site`` once (under a file lock, so parallel
 pytest-xdist workers never build at the same time); every later request in the same test run
-reuses that build. Notebooks execute once per run: later builds take them from the execution
-cache in ``book/_build/.jupyter_cache``.
+reuses that build. Notebooks execute once per run: ``course-kit site`` executes them (in
+parallel, watched for stalls) into the execution cache in ``book/_build/.jupyter_cache``, and
+later builds take them from it (unless the code, the kit, the data or the versions changed).
 
 Set ``COURSE_KIT_TOC`` to build a shorter table of contents while lectures are being written.
 """

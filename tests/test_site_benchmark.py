@@ -55,3 +55,40 @@ def test_run_notebook_measures_time_and_kernel_memory(bench, tmp_path):
     assert not failing.ok
     assert "ZeroDivisionError" in failing.error
     assert not failing.passed
+
+
+@pytest.fixture(scope="module")
+def stalls_bench():
+    path = REPO_ROOT / "benchmarks" / "bench_stalls.py"
+    spec = importlib.util.spec_from_file_location("bench_stalls", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_stall_check_finds_the_widget_notebooks(stalls_bench):
+    names = [path.name for path in stalls_bench.widget_notebooks()]
+    assert "01_what_is_an_image.ipynb" in names  # bit depth and contrast explorers
+    assert "03_segmentation.ipynb" in names  # interact
+    assert "00_course_overview.ipynb" not in names
+
+
+def test_stall_table_fails_on_a_stall_or_an_error(stalls_bench, capsys):
+    run = stalls_bench.RunResult
+    clean = [run("01_x.ipynb", i, "kit", True, 10.0) for i in range(20)]
+    assert stalls_bench.print_table(clean, 20)
+    stalled = [*clean[:19], run("01_x.ipynb", 20, "kit", True, 30.0, stalls=[(25, 20.0)])]
+    assert not stalls_bench.print_table(stalled, 20)
+    failed = [*clean[:19], run("01_x.ipynb", 20, "kit", False, 3.0, error="boom")]
+    assert not stalls_bench.print_table(failed, 20)
+    out = capsys.readouterr().out
+    assert "cell 25 reply 20.0 s after idle" in out and "boom" in out
+
+
+@pytest.mark.slow
+def test_stall_check_measures_the_reply_lag(stalls_bench, tmp_path):
+    path = _write(tmp_path / "01_w.ipynb", "print('hello')")
+    result = stalls_bench.run_once(str(path), 1, "kit", timeout=120, stall_seconds=5)
+    assert result.ok and result.stalls == [], result.error
+    assert 0 <= result.max_lag < 5

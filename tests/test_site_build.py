@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -217,6 +218,21 @@ def test_build_fails_on_a_cell_error_and_caches_good_notebooks(mini_repo, tmp_pa
     assert report["executed"] == ["notebooks/bad.ipynb"]
     assert report["failed"] == {}
     assert report["ok"] is True
+    assert report["notebook_runs"]["notebooks/bad.ipynb"]["reason"] == "changed: code"
+
+    # Another data mode: every notebook runs again (its outputs may come from other data).
+    other = "twin" if os.environ.get("COURSE_DATA", "auto") != "twin" else "real"
+    fourth = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        cwd=mini_repo,
+        env={**os.environ, "COURSE_DATA": other},
+    )
+    assert fourth.returncode == 0, fourth.stdout + fourth.stderr
+    report = json.loads(report_file.read_text())
+    assert sorted(report["executed"]) == ["notebooks/bad.ipynb", "notebooks/good.ipynb"]
+    assert {run["reason"] for run in report["notebook_runs"].values()} == {"changed: COURSE_DATA"}
 
 
 @pytest.mark.slow
@@ -259,6 +275,13 @@ def test_full_build_succeeds_and_executes_every_lecture(site_report):
     for notebook in site_report["notebooks"]:
         page = html_dir / Path(notebook).with_suffix(".html")
         assert page.is_file(), f"{page} was not built"
+        # time and peak memory of every notebook are in the report
+        run = site_report["notebook_runs"][notebook]
+        assert run["status"] in ("executed", "cached"), run
+        assert run["seconds"] > 0 and run["peak_rss_gb"] > 0, run
+    assert site_report["stalls"] == {}, "the watchdog caught stalls"
+    # Jupyter Book only read the execution cache: it executed nothing itself
+    assert not [w for w in site_report["warnings"] if "Jupyter Book executed" in w]
 
 
 @pytest.mark.site
