@@ -22,6 +22,7 @@ from .labels import LabelError, validate_label
 from .locking import DatasetLockedError
 from .manifest import MANIFEST_NAME
 from .relabel import relabel
+from .uploads import uploaded_files
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -156,7 +157,7 @@ class CapturePanel:
 
         def on_ingest(_):
             try:
-                files = list(upload.value)
+                files = uploaded_files(upload.value)  # ipywidgets 7 (Colab) and 8
                 if files:
                     self.save_uploads(files, label.value)
                 summary = self.run_ingest(label.value, group.value)
