@@ -57,12 +57,11 @@ RUNNER_PACKAGES = ("ipykernel", "nbclient", "nbformat", "jupyter_client", "pytes
 RUNTIME_TESTS = ("tests/test_widgets_compat.py",)
 #: The notebooks that must run (globs relative to the repository root).
 NOTEBOOK_GLOBS = ("notebooks/*.ipynb", "exercises/generated/student/*.ipynb")
-#: Environment of the executed notebooks: offline twins, no downloads, no display.
+#: Environment of the executed notebooks: offline twins, no downloads (matplotlib keeps the
+#: notebook's inline backend, as on Colab).
 NOTEBOOK_ENVIRONMENT = {
     "COURSE_DATA": "twin",
     "COURSE_KIT_ALLOW_DOWNLOADS": "0",
-    "MPLBACKEND": "Agg",
-    "PYTHONWARNINGS": "ignore::DeprecationWarning",
 }
 #: Files or folders never copied into the install source.
 _SKIP_PARTS = {".git", ".venv", "_build", "__pycache__", "node_modules", ".pytest_cache"}
@@ -130,9 +129,14 @@ def find_python(version: str) -> str | None:
     """Find an interpreter of Python ``version`` (``"3.13"``), or None.
 
     Looks at ``COLAB_PYTHON``, then ``pythonX.Y`` on PATH, then pyenv's installed versions
-    (``PYENV_VERSION=X.Y.Z pyenv which pythonX.Y``).
+    (``PYENV_VERSION=X.Y.Z pyenv which pythonX.Y``, or ``$PYENV_ROOT/versions/X.Y.*`` when
+    pyenv itself is not on PATH).
     """
     candidates = [os.environ.get("COLAB_PYTHON", ""), shutil.which(f"python{version}") or ""]
+    pyenv_root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    candidates += sorted(
+        str(path) for path in pyenv_root.glob(f"versions/{version}.*/bin/python{version}")
+    )
     pyenv = shutil.which("pyenv")
     if pyenv:
         listed = subprocess.run(
@@ -337,6 +341,7 @@ def execute(venv_python: Path, notebooks: list[Path], workdir: Path, jobs: int) 
         **NOTEBOOK_ENVIRONMENT,
         "COURSE_DATA_DIR": str(workdir / "course-data"),
     }
+    environment.pop("MPLBACKEND", None)
     result = subprocess.run(
         [str(venv_python), str(EXECUTOR), "--jobs", str(jobs), *map(str, notebooks)],
         env=environment,

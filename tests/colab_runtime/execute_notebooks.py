@@ -21,6 +21,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+#: What tqdm and ipywidgets print when the notebook front-end widgets cannot be used.
+WIDGET_WARNINGS = ("IProgress not found", "ipywidgets not found", "Widget Javascript not detected")
+
 
 def execute_one(path: Path, timeout: int) -> str | None:
     """Execute ``path`` in place of its folder; return None, or the error text."""
@@ -42,6 +45,11 @@ def execute_one(path: Path, timeout: int) -> str | None:
     except CellExecutionError as error:
         return str(error)[-3000:]
     nbformat.write(notebook, path)
+    for index, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            text = output.get("text", "") if output.get("output_type") == "stream" else ""
+            if any(warning in text for warning in WIDGET_WARNINGS):
+                return f"cell {index}: a progress bar or widget could not use ipywidgets:\n{text}"
     return None
 
 
