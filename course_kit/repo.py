@@ -246,6 +246,11 @@ def text_files(root: Path) -> list[Path]:
     return sorted(found)
 
 
+def _generated(root: Path, path: Path) -> bool:
+    """True for the exercise versions that `course-kit exercises build` regenerates."""
+    return path.relative_to(root).parts[:2] == ("exercises", "generated")
+
+
 def _notebook_text(text: str, repository: str, release: str) -> str | None:
     from course_kit.colab import COLAB_CELL_MARKER, colab_cell_source
 
@@ -307,9 +312,11 @@ def planned_changes(
     consider(root / "book" / "_config.yml", lambda text: _config_text(text, *new[:2]))
     for pattern in NOTEBOOK_GLOBS:
         for path in sorted(root.glob(pattern)):
-            consider(path, lambda text: _notebook_text(text, repository, release))
+            if not _generated(root, path):
+                consider(path, lambda text: _notebook_text(text, repository, release))
     for path in text_files(root):
-        consider(path, lambda text: _replace_links(text, old, new))
+        if not _generated(root, path):
+            consider(path, lambda text: _replace_links(text, old, new))
     return {path: text for path, text in texts.items() if text != originals[path]}
 
 

@@ -294,7 +294,9 @@ def build_runtime(workdir: Path, python: str, pins: dict[str, str], source: Path
         _run([*pip, "pip"], "installing Colab's pip", env=_pip_environment())
     names = colab_packages_for(venv_python, source, pins, workdir)
     print(f"   {len(names)} Colab packages in the kit's dependency tree: {' '.join(names)}")
-    _run([*pip, *names], "installing Colab's packages", env=_pip_environment())
+    # --no-compile: byte-compiling torch's thousands of files is most of the install's time,
+    # and Python compiles what it imports anyway.
+    _run([*pip, "--no-compile", *names], "installing Colab's packages", env=_pip_environment())
     return venv_python
 
 
