@@ -192,9 +192,7 @@ def test_readme_conda_route_uses_the_student_environment_and_ends_in_jupyter_lab
     route = routes[0]
     assert "conda env create -f binder/environment.yml" in route
     assert f"conda activate {student['name']}" in route
-    steps = [
-        step.strip(" `") for step in re.split(r"&&", route.split("`", 1)[1].rsplit("`", 1)[0])
-    ]
+    steps = [step.strip(" `") for step in re.split(r"&&", route.split("`", 1)[1].rsplit("`", 1)[0])]
     assert steps[-1].startswith("jupyter lab"), steps
     # every Python package the route installs with pip has its build backend in the environment
     assert any("--no-build-isolation" in step and "-e ." in step for step in steps), steps
