@@ -13,4 +13,6 @@ repo
     The repository URL and branch used by launch buttons and Colab cells.
 """
 
+#: The kit's version: the only place it is written (``pyproject.toml`` reads it). A release is
+#: the git tag ``v`` + this version, which the notebooks' Colab cells install; see CHANGELOG.md.
 __version__ = "0.1.0"
