@@ -15,6 +15,8 @@ Exit status 0 when every notebook ran to the end, 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import re
+import resource
 import subprocess
 import sys
 import time
@@ -53,21 +55,41 @@ def execute_one(path: Path, timeout: int) -> str | None:
     return None
 
 
-def run_child(path: Path, timeout: int) -> tuple[Path, float, str | None]:
-    """Run one notebook in a child process (retried once after a timeout)."""
+_CPU_LINE = re.compile(r"^CPU_SECONDS=([0-9.]+)$", re.MULTILINE)
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the kernel, once shut down)."""
+    return sum(
+        usage.ru_utime + usage.ru_stime
+        for usage in (
+            resource.getrusage(resource.RUSAGE_SELF),
+            resource.getrusage(resource.RUSAGE_CHILDREN),
+        )
+    )
+
+
+def run_child(path: Path, timeout: int) -> tuple[Path, float, float, str | None]:
+    """Run one notebook in a child process (retried once after a timeout).
+
+    Returns the path, the wall-clock seconds, the CPU seconds (child and kernel) and the error.
+    """
     started = time.monotonic()
     error = None
+    cpu = 0.0
     for attempt in (1, 2):
         result = subprocess.run(
             [sys.executable, __file__, "--one", "--timeout", str(timeout), str(path)],
             capture_output=True,
             text=True,
         )
-        error = None if result.returncode == 0 else (result.stdout + result.stderr)[-4000:]
+        cpu += sum(float(seconds) for seconds in _CPU_LINE.findall(result.stdout))
+        output = _CPU_LINE.sub("", result.stdout).strip()
+        error = None if result.returncode == 0 else (output + result.stderr)[-4000:]
         if error is None or "TIMEOUT:" not in error or attempt == 2:
             break
         print(f"   {path.name}: a cell timed out; running the notebook once more", flush=True)
-    return path, time.monotonic() - started, error
+    return path, time.monotonic() - started, cpu, error
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,17 +104,24 @@ def main(argv: list[str] | None = None) -> int:
         error = execute_one(args.notebooks[0], args.timeout)
         if error:
             print(error)
-            return 1
-        return 0
+        print(f"CPU_SECONDS={_cpu_seconds():.1f}")
+        return 1 if error else 0
     failures = []
+    total_cpu = 0.0
+    print("     wall s    CPU s  status  notebook", flush=True)
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         runs = [pool.submit(run_child, path, args.timeout) for path in args.notebooks]
         for future in runs:
-            path, seconds, error = future.result()
+            path, seconds, cpu, error = future.result()
+            total_cpu += cpu
             status = "ok" if error is None else "FAILED"
-            print(f"   {seconds:6.1f} s  {status:6}  {path.parent.name}/{path.name}", flush=True)
+            print(
+                f"   {seconds:8.1f} {cpu:8.1f}  {status:6}  {path.parent.name}/{path.name}",
+                flush=True,
+            )
             if error:
                 failures.append((path, error))
+    print(f"   CPU time of all notebooks: {total_cpu:.0f} s", flush=True)
     for path, error in failures:
         print(f"\n--- {path} ---\n{error}", flush=True)
     print(f"notebooks: {len(args.notebooks) - len(failures)} ran, {len(failures)} failed")
