@@ -15,6 +15,7 @@ Exit status 0 when every notebook ran to the end, 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import queue
 import re
 import resource
 import subprocess
@@ -27,14 +28,50 @@ from pathlib import Path
 WIDGET_WARNINGS = ("IProgress not found", "ipywidgets not found", "Widget Javascript not detected")
 
 
+#: Longest single wait on a kernel channel (seconds); see :func:`_sliced_get_msg`.
+POLL_SLICE_SECONDS = 1.0
+
+
+def _sliced_get_msg(get_msg):
+    """Wrap a channel's ``get_msg`` so that it waits in slices of at most a second.
+
+    A long wait on a kernel channel can miss the wake-up of a message that has already
+    arrived (ZeroMQ signals new messages edge-triggered, and the event loop's poll can miss
+    the edge): the wait then runs to its full timeout, finds the message in a last check and
+    goes on as if nothing happened, so a 2-second cell takes the whole cell timeout. Short
+    slices bound that loss to one slice; the overall timeout is unchanged.
+    """
+    from nbclient.util import ensure_async
+
+    async def get_msg_in_slices(timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            wait = POLL_SLICE_SECONDS if left is None else min(left, POLL_SLICE_SECONDS)
+            try:
+                return await ensure_async(get_msg(timeout=wait))
+            except queue.Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+    return get_msg_in_slices
+
+
 def execute_one(path: Path, timeout: int) -> str | None:
     """Execute ``path`` in place of its folder; return None, or the error text."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
+    class SlicedPollingClient(NotebookClient):
+        async def async_start_new_kernel_client(self):
+            client = await super().async_start_new_kernel_client()
+            for channel in (client.shell_channel, client.iopub_channel):
+                channel.get_msg = _sliced_get_msg(channel.get_msg)
+            return client
+
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(
+    client = SlicedPollingClient(
         notebook,
         timeout=timeout,
         kernel_name="python3",
