@@ -19,6 +19,8 @@ figure_alt
     when ``course_kit`` is imported inside a Jupyter kernel).
 """
 
+#: The kit's version: the only place it is written (``pyproject.toml`` reads it). A release is
+#: the git tag ``v`` + this version, which the notebooks' Colab cells install; see CHANGELOG.md.
 __version__ = "0.1.0"
 
 import sys as _sys

@@ -1,9 +1,11 @@
 """The first cell of every lecture notebook: install the course kit on Google Colab.
 
-On Google Colab the notebook starts in a bare Python environment, so the first cell installs
-the kit (``course_kit``, ``data_registry``, ``lowcost_capture`` and their dependencies) from
-the course repository. Everywhere else (Binder, a laptop, the website build) the cell does
-nothing. The cell carries the ``remove-cell`` tag, so the website does not show it.
+On Google Colab the notebook starts in Colab's own Python environment, so the first cell installs
+the kit (``course_kit``, ``data_registry``, ``lowcost_capture`` and the few dependencies Colab
+lacks) from a tagged release of the course repository, so that a term's setup stays fixed. The
+kit's requirements accept Colab's versions, so the install upgrades or downgrades nothing Colab
+has (``tests/colab_runtime`` checks this against Colab's published package list). Everywhere
+else (Binder, a laptop, the website build) the cell does nothing. The cell carries the ``remove-cell`` tag, so the website does not show it.
 
 The text is defined once here (:data:`COLAB_CELL_SOURCE`); ``tests/test_notebooks_conventions.py``
 checks that every notebook starts with exactly this cell, and ``course-kit set-repo`` rewrites
@@ -15,6 +17,7 @@ from __future__ import annotations
 from course_kit.repo import pip_requirement
 
 __all__ = [
+    "REQUIREMENT_ENV",
     "COLAB_CELL_MARKER",
     "COLAB_CELL_SOURCE",
     "COLAB_CELL_TAGS",
@@ -29,25 +32,32 @@ COLAB_CELL_MARKER = "# Google Colab only: install the course kit there. Does not
 #: Cell tags: hidden on the website.
 COLAB_CELL_TAGS = ["remove-cell"]
 
+#: Environment variable that makes the cell install something else than the tagged release
+#: (``tests/colab_runtime`` points it at the local checkout to test the cell as it is).
+REQUIREMENT_ENV = "COURSE_KIT_REQUIREMENT"
+
 _TEMPLATE = """{marker}
 import sys
 
 if "google.colab" in sys.modules:
+    import os
     import subprocess
 
+    # The kit's tagged release; the environment variable {env} overrides it.
     requirement = "{requirement}"
+    requirement = os.environ.get("{env}", requirement)
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", requirement], check=True)"""
 
 
-def colab_cell_source(repository: str | None = None, branch: str | None = None) -> str:
+def colab_cell_source(repository: str | None = None, release: str | None = None) -> str:
     """Return the source of the Colab set-up cell.
 
     Parameters
     ----------
     repository : str, optional
         ``OWNER/NAME``; default :data:`course_kit.repo.REPOSITORY`.
-    branch : str, optional
-        Branch; default :data:`course_kit.repo.BRANCH`.
+    release : str, optional
+        Release tag (``vX.Y.Z``) the cell installs; default :data:`course_kit.repo.RELEASE`.
 
     Returns
     -------
@@ -55,7 +65,9 @@ def colab_cell_source(repository: str | None = None, branch: str | None = None) 
         The cell source (no trailing newline, as Jupyter stores it).
     """
     return _TEMPLATE.format(
-        marker=COLAB_CELL_MARKER, requirement=pip_requirement(repository, branch)
+        marker=COLAB_CELL_MARKER,
+        env=REQUIREMENT_ENV,
+        requirement=pip_requirement(repository, release),
     )
 
 
@@ -101,7 +113,7 @@ def check_first_cell(notebook) -> list[str]:
         if source.startswith(COLAB_CELL_MARKER):
             problems.append(
                 "the Colab set-up cell differs from course_kit.colab.COLAB_CELL_SOURCE "
-                "(wrong repository or branch? run `course-kit set-repo OWNER/NAME`)"
+                "(wrong repository or release? run `course-kit set-repo OWNER/NAME`)"
             )
         else:
             problems.append(

@@ -50,7 +50,6 @@ from data_registry.errors import (
 from data_registry.registry import AUTH_ENV, Dataset, RemoteFile, get_dataset
 
 MIRROR_ENV = "COURSE_DATA_MIRROR"
-REPO_URL = "https://github.com/course-kit/course-kit"
 MAX_ATTEMPTS = 4
 BACKOFF_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 30.0
@@ -74,7 +73,9 @@ def package_version() -> str:
 
 def user_agent() -> str:
     """Return the User-Agent sent with every request (hosts such as Zenodo ask for one)."""
-    return f"course-kit/{package_version()} (+{REPO_URL}; teaching kit)"
+    from course_kit.repo import repository_url
+
+    return f"course-kit/{package_version()} (+{repository_url()}; teaching kit)"
 
 
 # --------------------------------------------------------------------------------------------

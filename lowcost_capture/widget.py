@@ -24,6 +24,7 @@ from .locking import DatasetLockedError
 from .manifest import read_manifest
 from .reading import PhotoReadError, open_dataset_image
 from .relabel import relabel
+from .uploads import uploaded_files
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -160,7 +161,7 @@ class CapturePanel:
 
         def on_ingest(_):
             try:
-                files = list(upload.value)
+                files = uploaded_files(upload.value)  # ipywidgets 7 (Colab) and 8
                 if files:
                     self.save_uploads(files, label.value)
                 summary = self.run_ingest(label.value, group.value)

@@ -280,7 +280,7 @@ def test_after_set_repo_a_build_makes_the_exercises_follow_the_fork(tmp_path, ca
     assert main(["exercises", "build", "--root", str(root)]) == 0
     assert main(["exercises", "check", "--root", str(root)]) == 0
     student = sorted((root / "exercises" / "generated" / "student").glob("*.ipynb"))[0]
-    assert "github.com/my-lab/cells-2027@main" in student.read_text(encoding="utf-8")
+    assert f"github.com/my-lab/cells-2027@{repo.RELEASE}" in student.read_text(encoding="utf-8")
     guide = (root / "book" / "instructor_guide.md").read_text(encoding="utf-8")
     assert (
         repo.colab_url(f"exercises/generated/student/{student.name}", "my-lab/cells-2027") in guide
@@ -289,6 +289,8 @@ def test_after_set_repo_a_build_makes_the_exercises_follow_the_fork(tmp_path, ca
 
 
 def test_set_repo_command_regenerates_the_exercise_versions(tmp_path, capsys):
+    from course_kit import repo
+
     root = _copy_course(tmp_path)
     (root / "book").mkdir()
     shutil.copy(REPO_ROOT / "book" / "_config.yml", root / "book" / "_config.yml")
@@ -297,4 +299,4 @@ def test_set_repo_command_regenerates_the_exercise_versions(tmp_path, capsys):
     assert "regenerated" in capsys.readouterr().out
     assert main(["exercises", "check", "--root", str(root)]) == 0
     student = sorted((root / "exercises" / "generated" / "student").glob("*.ipynb"))[0]
-    assert "github.com/my-lab/cells-2028@main" in student.read_text(encoding="utf-8")
+    assert f"github.com/my-lab/cells-2028@{repo.RELEASE}" in student.read_text(encoding="utf-8")
