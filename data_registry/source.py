@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from data_registry import cache, fetch
+from data_registry import cache, fallbacks, fetch
 from data_registry.errors import (
     CourseDataError,
     DownloadError,
@@ -332,6 +332,12 @@ def get_files(name: str, source: str | None = None, *, quiet: bool = False) -> D
                 reason = f"{urlsplit(url or '').netloc or 'the host'} is not reachable"
         if files is None:
             files = _twin_files(dataset)
+    fallbacks.record_source(
+        dataset.name,
+        files.source,
+        fallback=mode == "auto" and files.source == "twin",
+        reason=reason,
+    )
     if not quiet:
         if files.source == "real":
             print(f"[course-data] {dataset.name}: REAL data ({dataset.title}) from {files.root}")
