@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import sys
 import textwrap
@@ -321,6 +322,49 @@ def cmd_derive(args) -> int:
     return 0
 
 
+def _malaria_sources(args) -> tuple[Path, tuple[Path, ...]]:
+    """The source zip and mapping CSVs: from the options, else the verified real cache."""
+    if args.source:
+        return Path(args.source), tuple(Path(p) for p in args.mapping or ())
+    files = source.get_files("malaria_cells", "real", quiet=True)
+    mappings = tuple(p for name, p in files.paths.items() if name.endswith(".csv"))
+    return files.paths["cell_images.zip"], mappings
+
+
+def cmd_derive_malaria(args) -> int:
+    """Derive malaria_subset from cell_images.zip and print its counts per split."""
+    from data_registry import malaria
+
+    out = Path(args.output) if args.output else cache.dataset_dir("malaria_subset", "real")
+    if not args.output:
+        cache.writable_cache()
+    zip_path, mappings = _malaria_sources(args)
+    malaria.derive_malaria_subset(
+        zip_path, out, mappings=mappings, per_class=args.per_class, seed=args.seed
+    )
+    derivation = json.loads((out / malaria.DERIVATION_FILE).read_text("utf-8"))
+    for split in malaria.SPLITS:
+        counts = ", ".join(f"{k} {v}" for k, v in derivation["counts"][split].items())
+        print(f"{split}: {counts} ({derivation['patients'][split]} patients)")
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_verify_malaria(args) -> int:
+    """Verify a derived malaria_subset (files, manifest, patients; re-derive with --source)."""
+    from data_registry import malaria
+
+    folder = Path(args.folder) if args.folder else cache.dataset_dir("malaria_subset", "real")
+    zip_path, mappings = (None, ())
+    if args.source or args.rederive:
+        zip_path, mappings = _malaria_sources(args)
+    problems = malaria.verify_malaria_subset(folder, zip_path, mappings)
+    for problem in problems:
+        print(f"MISMATCH {problem}")
+    print(f"{folder}: " + ("verified" if not problems else f"{len(problems)} problems"))
+    return 0 if not problems else 1
+
+
 def cmd_cache_dir(args) -> int:
     """Print the cache folder (and, with ``-v``, the data mode and mirror)."""
     print(cache.cache_dir())
@@ -545,6 +589,46 @@ def build_parser() -> argparse.ArgumentParser:
         help="interphase cells kept per class (default 300)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the random pick (default 0)")
+
+    p = _command(
+        sub,
+        "derive-malaria-subset",
+        cmd_derive_malaria,
+        "build malaria_subset from the NIH cell_images.zip (instructors)",
+        "Instructors: derive the balanced, patient-split malaria_subset (N cells per class, "
+        "PNGs copied byte for byte into train/valid/test folders, manifest.csv with every "
+        "sha256 and patient, derivation.json with the source hash and parameters).",
+        """
+        course-data fetch malaria_cells
+        course-data derive-malaria-subset
+        course-data derive-malaria-subset --source cell_images.zip \\
+            --mapping patientid_cellmapping_parasitized.csv \\
+            --mapping patientid_cellmapping_uninfected.csv -o malaria_subset/
+        """,
+    )
+    p.add_argument("--source", help="cell_images.zip (default: the fetched malaria_cells)")
+    p.add_argument("--mapping", action="append", help="an NLM patient-mapping CSV (repeat)")
+    p.add_argument("-o", "--output", help="output folder (default: the cache, ready to use)")
+    p.add_argument("--per-class", type=int, default=1500, metavar="N", help="cells per class")
+    p.add_argument("--seed", type=int, default=0, help="seed of split and sampling (default 0)")
+
+    p = _command(
+        sub,
+        "verify-malaria-subset",
+        cmd_verify_malaria,
+        "check a derived malaria_subset against its manifest (and its source)",
+        "Check every file of a derived malaria_subset against manifest.csv and "
+        "derivation.json; with --source (or --rederive, using the fetched zip) also check the "
+        "source zip's sha256 and re-derive the subset with the recorded parameters.",
+        """
+        course-data verify-malaria-subset
+        course-data verify-malaria-subset malaria_subset/ --rederive
+        """,
+    )
+    p.add_argument("folder", nargs="?", help="subset folder (default: the cache)")
+    p.add_argument("--source", help="cell_images.zip to re-derive from")
+    p.add_argument("--mapping", action="append", help="an NLM patient-mapping CSV (repeat)")
+    p.add_argument("--rederive", action="store_true", help="re-derive from the fetched zip")
 
     p = _command(
         sub,

@@ -926,7 +926,7 @@ _DATASET_LIST = [
             "No download: an instructor runs `course-data fetch malaria_cells` then "
             "`course-data derive-malaria-subset` (defaults: 1,500 cells per class, seed 0, "
             "patients split 70/15/15) and shares the folder as a classroom pack. "
-            "`course-data verify-derived malaria_subset` re-checks every file against the "
+            "`course-data verify-malaria-subset --rederive` re-checks every file against the "
             "source zip and the recorded parameters."
         ),
         derived_from="malaria_cells",

@@ -34,6 +34,8 @@ TWIN_MODULES: dict[str, str] = {
     "bsccmnist_tiny": "bsccm",
     "bsccm_tiny": "bsccm",
     "foldscope_photos": "foldscope",
+    "malaria_cells": "malaria",
+    "malaria_subset": "malaria",
 }
 
 
