@@ -94,9 +94,9 @@ def test_opening_has_objectives_time_and_prerequisites(lecture):
     opening = [cell.source for cell in nb.cells[1:5] if cell.cell_type == "markdown"]
     assert opening and opening[0].lstrip().startswith("# "), f"{name}: no title heading"
     text = "\n".join(opening)
-    assert re.search(r"\{admonition\}\s*Learning objectives", text), (
-        f"{name}: add a ```{{admonition}} Learning objectives block to the opening markdown"
-    )
+    assert re.search(
+        r"(?m)\{admonition\}\s*Learning objectives|^#{2,3}\s*Learning objectives", text
+    ), f"{name}: add a '## Learning objectives' heading (or admonition) to the opening markdown"
     assert re.search(r"(?i)estimated time", text), f"{name}: state the estimated time"
     assert re.search(r"(?i)prerequisites", text), f"{name}: list the prerequisites"
 

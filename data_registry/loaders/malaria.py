@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +51,45 @@ class ImageFolderData:
         )
         table["patients"] = self.manifest.groupby("split")["patient"].nunique()
         return table.reindex([s for s in malaria.SPLITS if s in table.index])
+
+    def sample_folder(self, out_dir: Path, max_per_class: int | None, seed: int = 0) -> Path:
+        """A copy with at most ``max_per_class`` images per split and label (for a CPU run).
+
+        Files are hard-linked where the file system allows it (no extra space), else copied.
+        ``max_per_class=None`` returns :attr:`root` itself.
+
+        Parameters
+        ----------
+        out_dir : Path
+            Folder to create (must not exist or be empty).
+        max_per_class : int or None
+            Cap per split and label.
+        seed : int
+            Seed of the random pick.
+
+        Returns
+        -------
+        Path
+            The folder holding ``<split>/<label>/*.png``.
+        """
+        if max_per_class is None:
+            return self.root
+        out_dir = Path(out_dir)
+        if out_dir.exists() and any(out_dir.iterdir()):
+            raise FileExistsError(f"{out_dir} exists and is not empty")
+        picked = (
+            self.manifest.groupby(["split", "label"], group_keys=False)
+            .apply(lambda rows: rows.sample(min(len(rows), max_per_class), random_state=seed))
+            .sort_values("path")
+        )
+        for relative in picked["path"]:
+            target = out_dir / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(self.root / relative, target)
+            except OSError:
+                shutil.copyfile(self.root / relative, target)
+        return out_dir
 
     def __repr__(self) -> str:
         splits = self.manifest["split"].value_counts().to_dict()

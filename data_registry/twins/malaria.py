@@ -59,7 +59,7 @@ def paint_cell(rng: np.random.Generator, parasitized: bool, tone: np.ndarray) ->
         for _ in range(int(rng.integers(1, 4))):
             angle, radius = rng.uniform(0, 2 * np.pi), rng.uniform(0.1, 0.65)
             py, px = cy + radius * ry * np.sin(angle), cx + radius * rx * np.cos(angle)
-            size = rng.uniform(3.0, 7.0)
+            size = rng.uniform(4.0, 8.0)
             spot = np.exp(-((rows - py) ** 2 + (cols - px) ** 2) / (2 * size**2))
             if rng.random() < 0.4:  # ring form: a dark annulus around a paler centre
                 ring = np.hypot(rows - py, cols - px)
@@ -104,8 +104,8 @@ def build_cells(dest: Path) -> dict[str, Path]:
     for number, (slide, patient, n_parasitized, n_uninfected) in enumerate(PATIENTS):
         rng = np.random.default_rng([SEED, number])
         prefix = patient_name(slide, patient)
-        tone = np.array([232, 176, 178], np.float32) * rng.uniform(0.82, 1.05, 3)
-        tone *= rng.uniform(0.85, 1.05)
+        tone = np.array([232, 176, 178], np.float32) * rng.uniform(0.9, 1.04, 3)
+        tone *= rng.uniform(0.92, 1.04)
         images = [f"IMG_2015{int(rng.integers(6, 10)):02d}{int(rng.integers(1, 29)):02d}_"
                   f"{int(rng.integers(100000, 170000))}" for _ in range(2)]  # fmt: skip
         cell_number = 1
