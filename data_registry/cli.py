@@ -177,7 +177,34 @@ def cmd_fetch(args) -> int:
     print(f"{len(files.paths)} files in {files.root}")
     for name, path in list(files.paths.items())[:20]:
         print(f"  {name}: {path}")
+    if args.record is not None and files.source == "real":
+        _record_hashes(get_dataset(args.name), files, args.record)
     return 0
+
+
+def _record_hashes(dataset: Dataset, files, record) -> None:
+    """Write sha256 and size of the files the registry has no hash for (``fetch --record``)."""
+    path = Path(record) if record else cache.cache_dir() / "recorded_hashes.json"
+    recorded = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    entries = recorded.setdefault(dataset.name, {})
+    for remote in dataset.files:
+        local = files.paths.get(remote.name)
+        if remote.known_hash is not None or local is None:
+            continue
+        url = remote.url
+        if url.startswith("dryad://"):
+            url = fetch.resolve_url(url, dataset)  # the version Dryad served today
+        entries[remote.name] = {
+            "sha256": fetch.file_hash(Path(local)),
+            "bytes": Path(local).stat().st_size,
+            "url": url,
+            "registry_url": remote.url,
+        }
+        print(f"  recorded {remote.name}: sha256 {entries[remote.name]['sha256']}")
+    from data_registry.atomic import atomic_write_json
+
+    atomic_write_json(path, recorded, sort_keys=True)
+    print(f"hashes of unpinned files recorded in {path} (copy them into the registry)")
 
 
 def _verify_rows(dataset: Dataset) -> list[tuple[str, str, str | None]]:
@@ -212,6 +239,12 @@ def _verify_rows(dataset: Dataset) -> list[tuple[str, str, str | None]]:
 
 def cmd_verify(args) -> int:
     """Re-hash cached real files; return 1 when any file mismatches the registry."""
+    if args.remote:
+        from data_registry import linkcheck
+
+        results = linkcheck.check_registry(args.names or None, full_hash_mb=args.full_hash_mb)
+        print(linkcheck.report_markdown(results))
+        return 1 if any(result.failed for result in results) else 0
     names = args.names or [name for name in DATASETS if cache.dataset_dir(name, "real").is_dir()]
     if not names:
         print(f"nothing cached in {cache.cache_dir()}")
@@ -445,6 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
         """
         course-data fetch bbbc039
         course-data fetch bloodmnist --source twin
+        course-data fetch nucleusnet_10k --record
         COURSE_DATA_MIRROR=https://mirror.example.org/course course-data fetch bbbc039
         """,
     )
@@ -453,6 +487,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--source",
         choices=source.MODES,
         help="real, twin or auto (default: $COURSE_DATA, else real)",
+    )
+    p.add_argument(
+        "--record",
+        nargs="?",
+        const="",
+        metavar="JSON",
+        help="record sha256 and size of files without a pinned hash (default file: "
+        "<cache>/recorded_hashes.json)",
     )
 
     p = _command(
@@ -465,10 +507,17 @@ def build_parser() -> argparse.ArgumentParser:
         """
         course-data verify
         course-data verify bbbc039 bloodmnist -v
+        course-data verify --remote bccd foldscope_photos
         """,
     )
     p.add_argument("names", nargs="*", help="datasets (default: everything cached)")
     p.add_argument("-v", "--verbose", action="store_true", help="also list files that are OK")
+    p.add_argument(
+        "--remote",
+        action="store_true",
+        help="check the registry URLs instead of the cache (HEAD/Range, hash small files)",
+    )
+    p.add_argument("--full-hash-mb", type=float, default=25.0, help="with --remote: hash up to")
 
     p = _command(
         sub,
