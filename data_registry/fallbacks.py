@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -106,3 +107,42 @@ def summary_markdown(path: str | Path | None = None) -> str:
             ).replace("|", "/")[:200]
         lines.append(f"| {notebook or '-'} | {dataset} | {entry['source']} | {note} |")
     return "\n".join(lines) + "\n"
+
+
+_SOURCE_LINE = re.compile(
+    r"\[course-data\] (?P<dataset>[\w.-]+): (?P<source>REAL data|synthetic TWIN) \((?P<detail>.*)"
+)
+
+
+def sources_in_notebook(path: str | Path) -> list[dict]:
+    """The data sources an executed notebook printed, read from its stored outputs.
+
+    Every loader prints ``[course-data] NAME: REAL data (...)`` or ``[course-data] NAME:
+    synthetic TWIN (reason) ...``; a website build can call this on each executed notebook to
+    say which lecture used which source, without any extra bookkeeping.
+
+    Returns
+    -------
+    list of dict
+        ``{"dataset", "source" ("real"/"twin"), "detail"}`` in output order, one per line.
+    """
+    import nbformat
+
+    notebook = nbformat.read(str(path), as_version=4)
+    found = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            text = output.get("text", "")
+            if not text and "data" in output:
+                text = output["data"].get("text/plain", "")
+            for line in str(text).splitlines():
+                match = _SOURCE_LINE.search(line)
+                if match:
+                    found.append(
+                        {
+                            "dataset": match["dataset"],
+                            "source": "real" if match["source"] == "REAL data" else "twin",
+                            "detail": match["detail"].rstrip(")"),
+                        }
+                    )
+    return found
