@@ -165,6 +165,8 @@ def cmd_info(args) -> int:
     if dataset.notes:
         print("notes:")
         print(wrap.fill(dataset.notes))
+    for item in dataset.unverified:
+        print(textwrap.fill(f"UNVERIFIED: {item}", width=96, subsequent_indent="  "))
     print(f"cite: {dataset.citation_key} (`course-data cite {dataset.name}` for BibTeX)")
     return 0
 

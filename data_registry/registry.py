@@ -90,6 +90,10 @@ class Dataset:
         Registry name of the dataset this one is built from locally.
     instructor_only : bool
         True for large downloads meant for the instructor's machine only.
+    unverified : tuple of str
+        What has not been checked against real data or a published source yet (shown by
+        ``course-data info`` and on the licences page); ``course-data fetch NAME --record`` on a
+        connected machine records the hashes needed to pin it.
     """
 
     name: str
@@ -107,6 +111,7 @@ class Dataset:
     notes: str = ""
     derived_from: str | None = None
     instructor_only: bool = False
+    unverified: tuple[str, ...] = ()
 
     @property
     def total_size(self) -> int | None:
@@ -402,6 +407,15 @@ MALARIA_LICENCE = (
     "cite Rajaraman et al. 2018)"
 )
 
+_BSCCM_UNVERIFIED = (
+    "the file is taken from Dryad's latest version of the dataset, not a pinned version; "
+    "`course-data fetch NAME --record` records the resolved version link and the sha256",
+    "the tarball has no published hash (only the extracted index, surface-marker and "
+    "metadata files are checked)",
+    "the cell-type labels (the *_selection_gated columns read as in the bsccm package) have "
+    "not been checked on the real files",
+)
+
 _DATASET_LIST = [
     Dataset(
         name="bbbc039",
@@ -639,6 +653,7 @@ _DATASET_LIST = [
             "API bearer token, or use a classroom pack. Cell-type labels exist only for batch 0 "
             "with antibody condition 'all', so the tiny subsample holds few labelled cells."
         ),
+        unverified=_BSCCM_UNVERIFIED,
     ),
     Dataset(
         name="bsccm_tiny",
@@ -685,6 +700,7 @@ _DATASET_LIST = [
         kind="classification",
         notes="Same Dryad access caveats as bsccmnist_tiny; 513 MB, so prefer a classroom pack.",
         instructor_only=True,
+        unverified=_BSCCM_UNVERIFIED,
     ),
     Dataset(
         name="jurkat_bbbc048",
@@ -722,9 +738,16 @@ _DATASET_LIST = [
         notes=(
             "Instructor-only: fetch once, then run `course-data derive-jurkat-mini` to build "
             "the small jurkat_mini subset students use. About 97 % of cells are in interphase: "
-            "report balanced accuracy or macro-F1, not plain accuracy."
+            "report balanced accuracy or macro-F1, not plain accuracy. Ground_truth.lst is "
+            "read by third-party loaders from this URL as whitespace-separated 'id label path' "
+            "lines, one per channel image."
         ),
         instructor_only=True,
+        unverified=(
+            "BBBC048v1.zip: size-only pin (1,611,429,608 B), no published hash",
+            "Ground_truth.lst: URL used by third-party code, no published hash or size",
+            "record both with `course-data fetch jurkat_bbbc048 --record`",
+        ),
     ),
     Dataset(
         name="jurkat_mini",
@@ -746,9 +769,15 @@ _DATASET_LIST = [
         notes=(
             "No download: an instructor derives it once (`course-data fetch jurkat_bbbc048` then "
             "`course-data derive-jurkat-mini --source BBBC048v1.zip -o DIR`) and shares it as a "
-            "classroom pack. Anaphase and Telophase have only a few dozen cells."
+            "classroom pack. Anaphase and Telophase have only a few dozen cells. Lecture 7 "
+            "keeps only the label-free channels (bright field, dark field) of each image."
         ),
         derived_from="jurkat_bbbc048",
+        unverified=(
+            "the real CellCycle/<Phase>/<id>_<channel>.jpg layout and the content of the "
+            "_merged images (which channels, in which order) have not been checked on the "
+            "real zip; the derivation falls back to the first three channel images",
+        ),
     ),
     Dataset(
         name="nucleusnet_10k",
@@ -783,6 +812,12 @@ _DATASET_LIST = [
         notes=(
             "Optional, for the unsupervised lecture. Hugging Face rate-limits anonymous clients "
             "(HTTP 429) and the repo may be private: set HF_TOKEN if you get 401/429."
+        ),
+        unverified=(
+            "the parquet path data/train-00000-of-00001.parquet is push_to_hub's default layout, "
+            "not seen in a published listing; the repository name (msa-em-figures) does not "
+            "name the dataset, and the upload notebook pushed it private=True",
+            "no sha256 or size: record them with `course-data fetch nucleusnet_10k --record`",
         ),
     ),
     Dataset(

@@ -523,3 +523,20 @@ def test_complete_partial_from_a_crashed_run_is_used(http_server, course_cache, 
     partial.write_bytes(data)  # everything arrived, the process died before the rename
     assert fetch.fetch_dataset("crashed", progressbar=False)["c.bin"].read_bytes() == data
     assert http_server.gets("/c")[0]["Range"] == f"bytes={len(data)}-"
+
+
+def test_fetch_record_writes_the_hash_of_unpinned_files(http_server, course_cache, monkeypatch):
+    import hashlib
+    import json
+
+    from data_registry import registry
+    from data_registry.cli import main as course_data
+
+    data = b"bytes nobody pinned yet\n"
+    http_server.add_bytes("/nucleusnet_10k/train-00000-of-00001.parquet", data)
+    monkeypatch.setenv("COURSE_DATA_MIRROR", http_server.url())
+    record = course_cache / "recorded.json"
+    assert course_data(["fetch", "nucleusnet_10k", "--record", str(record)]) == 0
+    entry = json.loads(record.read_text())["nucleusnet_10k"]["train-00000-of-00001.parquet"]
+    assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["bytes"] == len(data)
+    assert registry.NUCLEUSNET_COMMIT in entry["url"]
