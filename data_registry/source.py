@@ -319,15 +319,15 @@ def get_files(name: str, source: str | None = None, *, quiet: bool = False) -> D
         files = _cached_real(dataset)
         if files is None:
             url = _check_url(dataset)
-            if url is not None and host_reachable(url):
+            if dataset.kind == "manual":  # nothing to download, even with a mirror
+                reason = f"{dataset.name} is not imported (manual download)"
+            elif dataset.derived_from:
+                reason = f"{dataset.name} has not been derived on this machine"
+            elif url is not None and host_reachable(url):
                 try:
                     files = _real_files(dataset, quiet)
                 except DownloadError as error:  # includes OfflineError
                     reason = f"the real download failed: {error}"
-            elif dataset.kind == "manual":
-                reason = f"{dataset.name} is not imported (manual download)"
-            elif dataset.derived_from:
-                reason = f"{dataset.name} has not been derived on this machine"
             else:
                 reason = f"{urlsplit(url or '').netloc or 'the host'} is not reachable"
         if files is None:

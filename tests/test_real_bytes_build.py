@@ -93,3 +93,12 @@ def test_lecture_runs_on_real_bytes(lecture, real_mirror, tmp_path, monkeypatch)
         for output in cell.get("outputs", [])
     )
     assert "IMG_20240523_152708" in outputs or "20240523_152708" in outputs
+
+
+def test_derived_and_manual_datasets_fall_back_even_with_a_mirror(real_mirror, tmp_path):
+    from data_registry import get_files
+
+    for name in ("malaria_subset", "jurkat_mini"):
+        assert get_files(name, quiet=True).source == "twin"
+    recorded = {e["dataset"] for e in fallbacks.fallbacks(tmp_path / "source_log.jsonl")}
+    assert {"malaria_subset", "jurkat_mini"} <= recorded
