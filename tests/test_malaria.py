@@ -42,7 +42,7 @@ def test_twin_has_the_real_layout(twin_files):
         cells = malaria.index_cells(archive)
         first = archive.read(cells["Parasitized"][0])
     assert "cell_images/Parasitized/Thumbs.db" in names  # junk the real zip has too
-    assert {len(v) for v in cells.values()} == {120}
+    assert {len(v) for v in cells.values()} == {270}
     for members in cells.values():
         for member in members:
             assert malaria.patient_from_name(member.split("/")[-1]).endswith("ThinF")
@@ -58,7 +58,7 @@ def test_twin_has_the_real_layout(twin_files):
 
 def test_patient_mapping_reads_nlms_spread_list(twin_files, tmp_path):
     mapping = malaria.read_patient_mapping(twin_files.paths["patientid_cellmapping_uninfected.csv"])
-    assert len(mapping) == 120 and len(set(mapping.values())) == 8
+    assert len(mapping) == 270 and len(set(mapping.values())) == 8
     bad = tmp_path / "bad.csv"
     bad.write_text("C1P1ThinF,['a.png'\nC2P2ThinF,['a.png']\n")
     with pytest.raises(CourseDataError, match="row 1"):

@@ -27,16 +27,16 @@ from data_registry.twins.archive import png_bytes, zip_bytes
 SEED = 21
 #: (slide, patient or None for an uninfected-only patient, parasitized cells, uninfected cells)
 PATIENTS = (
-    (100, 61, 20, 12),
-    (101, 62, 20, 12),
-    (39, 4, 20, 12),
-    (48, 9, 20, 12),
-    (59, 20, 20, 12),
-    (116, 77, 20, 12),
-    (7, None, 0, 24),
-    (12, None, 0, 24),
+    (100, 61, 45, 30),
+    (101, 62, 45, 30),
+    (39, 4, 45, 30),
+    (48, 9, 45, 30),
+    (59, 20, 45, 30),
+    (116, 77, 45, 30),
+    (7, None, 0, 45),
+    (12, None, 0, 45),
 )
-SUBSET_PER_CLASS = 120
+SUBSET_PER_CLASS = 250
 
 
 def patient_name(slide: int, patient: int | None) -> str:
