@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import sys
 import textwrap
@@ -165,6 +166,8 @@ def cmd_info(args) -> int:
     if dataset.notes:
         print("notes:")
         print(wrap.fill(dataset.notes))
+    for item in dataset.unverified:
+        print(textwrap.fill(f"UNVERIFIED: {item}", width=96, subsequent_indent="  "))
     print(f"cite: {dataset.citation_key} (`course-data cite {dataset.name}` for BibTeX)")
     return 0
 
@@ -177,7 +180,34 @@ def cmd_fetch(args) -> int:
     print(f"{len(files.paths)} files in {files.root}")
     for name, path in list(files.paths.items())[:20]:
         print(f"  {name}: {path}")
+    if args.record is not None and files.source == "real":
+        _record_hashes(get_dataset(args.name), files, args.record)
     return 0
+
+
+def _record_hashes(dataset: Dataset, files, record) -> None:
+    """Write sha256 and size of the files the registry has no hash for (``fetch --record``)."""
+    path = Path(record) if record else cache.cache_dir() / "recorded_hashes.json"
+    recorded = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    entries = recorded.setdefault(dataset.name, {})
+    for remote in dataset.files:
+        local = files.paths.get(remote.name)
+        if remote.known_hash is not None or local is None:
+            continue
+        url = remote.url
+        if url.startswith("dryad://"):
+            url = fetch.resolve_url(url, dataset)  # the version Dryad served today
+        entries[remote.name] = {
+            "sha256": fetch.file_hash(Path(local)),
+            "bytes": Path(local).stat().st_size,
+            "url": url,
+            "registry_url": remote.url,
+        }
+        print(f"  recorded {remote.name}: sha256 {entries[remote.name]['sha256']}")
+    from data_registry.atomic import atomic_write_json
+
+    atomic_write_json(path, recorded, sort_keys=True)
+    print(f"hashes of unpinned files recorded in {path} (copy them into the registry)")
 
 
 def _verify_derived(dataset: Dataset, folder: Path) -> tuple[list, list[str], int]:
@@ -277,6 +307,12 @@ def _verify_rows(dataset: Dataset) -> tuple[list[tuple[str, str, str | None]], l
 
 def cmd_verify(args) -> int:
     """Re-hash cached real files; return 1 when any file mismatches, or an import moved."""
+    if args.remote:
+        from data_registry import linkcheck
+
+        results = linkcheck.check_registry(args.names or None, full_hash_mb=args.full_hash_mb)
+        print(linkcheck.report_markdown(results))
+        return 1 if any(result.failed for result in results) else 0
     names = args.names or [name for name in DATASETS if cache.dataset_dir(name, "real").is_dir()]
     if not names:
         print(f"nothing cached in {cache.cache_dir()}")
@@ -411,6 +447,49 @@ def cmd_derive(args) -> int:
     return 0
 
 
+def _malaria_sources(args) -> tuple[Path, tuple[Path, ...]]:
+    """The source zip and mapping CSVs: from the options, else the verified real cache."""
+    if args.source:
+        return Path(args.source), tuple(Path(p) for p in args.mapping or ())
+    files = source.get_files("malaria_cells", "real", quiet=True)
+    mappings = tuple(p for name, p in files.paths.items() if name.endswith(".csv"))
+    return files.paths["cell_images.zip"], mappings
+
+
+def cmd_derive_malaria(args) -> int:
+    """Derive malaria_subset from cell_images.zip and print its counts per split."""
+    from data_registry import malaria
+
+    out = Path(args.output) if args.output else cache.dataset_dir("malaria_subset", "real")
+    if not args.output:
+        cache.writable_cache()
+    zip_path, mappings = _malaria_sources(args)
+    malaria.derive_malaria_subset(
+        zip_path, out, mappings=mappings, per_class=args.per_class, seed=args.seed
+    )
+    derivation = json.loads((out / malaria.DERIVATION_FILE).read_text("utf-8"))
+    for split in malaria.SPLITS:
+        counts = ", ".join(f"{k} {v}" for k, v in derivation["counts"][split].items())
+        print(f"{split}: {counts} ({derivation['patients'][split]} patients)")
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_verify_malaria(args) -> int:
+    """Verify a derived malaria_subset (files, manifest, patients; re-derive with --source)."""
+    from data_registry import malaria
+
+    folder = Path(args.folder) if args.folder else cache.dataset_dir("malaria_subset", "real")
+    zip_path, mappings = (None, ())
+    if args.source or args.rederive:
+        zip_path, mappings = _malaria_sources(args)
+    problems = malaria.verify_malaria_subset(folder, zip_path, mappings)
+    for problem in problems:
+        print(f"MISMATCH {problem}")
+    print(f"{folder}: " + ("verified" if not problems else f"{len(problems)} problems"))
+    return 0 if not problems else 1
+
+
 def cmd_cache_dir(args) -> int:
     """Print the cache folder (and, with ``-v``, the data mode and mirror)."""
     print(cache.cache_dir())
@@ -491,6 +570,7 @@ def build_parser() -> argparse.ArgumentParser:
         """
         course-data fetch bbbc039
         course-data fetch bloodmnist --source twin
+        course-data fetch nucleusnet_10k --record
         COURSE_DATA_MIRROR=https://mirror.example.org/course course-data fetch bbbc039
         """,
     )
@@ -499,6 +579,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--source",
         choices=source.MODES,
         help="real, twin or auto (default: $COURSE_DATA, else real)",
+    )
+    p.add_argument(
+        "--record",
+        nargs="?",
+        const="",
+        metavar="JSON",
+        help="record sha256 and size of files without a pinned hash (default file: "
+        "<cache>/recorded_hashes.json)",
     )
 
     p = _command(
@@ -514,10 +602,17 @@ def build_parser() -> argparse.ArgumentParser:
         """
         course-data verify
         course-data verify bbbc039 bloodmnist -v
+        course-data verify --remote bccd foldscope_photos
         """,
     )
     p.add_argument("names", nargs="*", help="datasets (default: everything cached)")
     p.add_argument("-v", "--verbose", action="store_true", help="also list files that are OK")
+    p.add_argument(
+        "--remote",
+        action="store_true",
+        help="check the registry URLs instead of the cache (HEAD/Range, hash small files)",
+    )
+    p.add_argument("--full-hash-mb", type=float, default=25.0, help="with --remote: hash up to")
 
     p = _command(
         sub,
@@ -640,6 +735,46 @@ def build_parser() -> argparse.ArgumentParser:
         help="interphase cells kept per class (default 300)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the random pick (default 0)")
+
+    p = _command(
+        sub,
+        "derive-malaria-subset",
+        cmd_derive_malaria,
+        "build malaria_subset from the NIH cell_images.zip (instructors)",
+        "Instructors: derive the balanced, patient-split malaria_subset (N cells per class, "
+        "PNGs copied byte for byte into train/valid/test folders, manifest.csv with every "
+        "sha256 and patient, derivation.json with the source hash and parameters).",
+        """
+        course-data fetch malaria_cells
+        course-data derive-malaria-subset
+        course-data derive-malaria-subset --source cell_images.zip \\
+            --mapping patientid_cellmapping_parasitized.csv \\
+            --mapping patientid_cellmapping_uninfected.csv -o malaria_subset/
+        """,
+    )
+    p.add_argument("--source", help="cell_images.zip (default: the fetched malaria_cells)")
+    p.add_argument("--mapping", action="append", help="an NLM patient-mapping CSV (repeat)")
+    p.add_argument("-o", "--output", help="output folder (default: the cache, ready to use)")
+    p.add_argument("--per-class", type=int, default=1500, metavar="N", help="cells per class")
+    p.add_argument("--seed", type=int, default=0, help="seed of split and sampling (default 0)")
+
+    p = _command(
+        sub,
+        "verify-malaria-subset",
+        cmd_verify_malaria,
+        "check a derived malaria_subset against its manifest (and its source)",
+        "Check every file of a derived malaria_subset against manifest.csv and "
+        "derivation.json; with --source (or --rederive, using the fetched zip) also check the "
+        "source zip's sha256 and re-derive the subset with the recorded parameters.",
+        """
+        course-data verify-malaria-subset
+        course-data verify-malaria-subset malaria_subset/ --rederive
+        """,
+    )
+    p.add_argument("folder", nargs="?", help="subset folder (default: the cache)")
+    p.add_argument("--source", help="cell_images.zip to re-derive from")
+    p.add_argument("--mapping", action="append", help="an NLM patient-mapping CSV (repeat)")
+    p.add_argument("--rederive", action="store_true", help="re-derive from the fetched zip")
 
     p = _command(
         sub,

@@ -90,6 +90,10 @@ class Dataset:
         Registry name of the dataset this one is built from locally.
     instructor_only : bool
         True for large downloads meant for the instructor's machine only.
+    unverified : tuple of str
+        What has not been checked against real data or a published source yet (shown by
+        ``course-data info`` and on the licences page); ``course-data fetch NAME --record`` on a
+        connected machine records the hashes needed to pin it.
     """
 
     name: str
@@ -107,6 +111,7 @@ class Dataset:
     notes: str = ""
     derived_from: str | None = None
     instructor_only: bool = False
+    unverified: tuple[str, ...] = ()
 
     @property
     def total_size(self) -> int | None:
@@ -245,6 +250,25 @@ BIB = {
   title        = {Cell Cycle Experiments},
   howpublished = {Kaggle dataset \\url{https://www.kaggle.com/paultimothymooney/cell-cycle-experiments}}
 }""",
+    "sinha2024foldscope": """@misc{sinha2024foldscope,
+  author       = {Sinha, Prithvi},
+  title        = {foldscope: image analysis of {Foldscope} phone photos},
+  year         = {2024},
+  howpublished = {\\url{https://github.com/prithvi-sinha/foldscope}},
+  note         = {Commit f70dcfe186e08e458ddc59b8c97b20ba6485a20f, MIT licence}
+}""",
+    "rajaraman2018malaria": """@article{rajaraman2018malaria,
+  author  = {Rajaraman, Sivaramakrishnan and Antani, Sameer K. and Poostchi, Mahdieh and
+             Silamut, Kamolrat and Hossain, Md. A. and Maude, Richard J. and Jaeger, Stefan and
+             Thoma, George R.},
+  title   = {Pre-trained convolutional neural networks as feature extractors toward improved
+             malaria parasite detection in thin blood smear images},
+  journal = {PeerJ},
+  volume  = {6},
+  pages   = {e4568},
+  year    = {2018},
+  doi     = {10.7717/peerj.4568}
+}""",
     "cybulski2014foldscope": """@article{cybulski2014foldscope,
   author  = {Cybulski, James S. and Clements, James and Prakash, Manu},
   title   = {Foldscope: Origami-Based Paper Microscope},
@@ -274,6 +298,9 @@ BSCCM_DOI = "10.5061/dryad.sxksn038s"
 BCCD_COMMIT = "d272fb14cdff6e473fafeeeba32aba5f560e9e43"
 BCCD_RAW = f"https://github.com/Shenggan/BCCD_Dataset/raw/{BCCD_COMMIT}"
 NUCLEUSNET_COMMIT = "654b7f771e0e4948390ad0bb16334e3480217339"
+FOLDSCOPE_COMMIT = "f70dcfe186e08e458ddc59b8c97b20ba6485a20f"
+FOLDSCOPE_RAW = f"https://github.com/prithvi-sinha/foldscope/raw/{FOLDSCOPE_COMMIT}"
+NLM_MALARIA = "https://data.lhncbc.nlm.nih.gov/public/Malaria"
 
 
 def dryad_url(file_name: str, doi: str = BSCCM_DOI) -> str:
@@ -299,6 +326,36 @@ def _bccd_files() -> tuple[RemoteFile, ...]:
         )
         for row in rows
     )
+
+
+def _foldscope_table() -> list[dict[str, str]]:
+    table = resources.files("data_registry").joinpath("registry_files/foldscope.csv")
+    with table.open("r", encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _foldscope_files() -> tuple[RemoteFile, ...]:
+    """The files of prithvi-sinha/foldscope that have a known sha256 (66 of 70)."""
+    return tuple(
+        RemoteFile(
+            name=row["path"],
+            url=f"{FOLDSCOPE_RAW}/{row['path']}",
+            known_hash=f"sha256:{row['sha256']}",
+            size=int(row["bytes"]),
+        )
+        for row in _foldscope_table()
+        if row["sha256"]
+    )
+
+
+def foldscope_unpinned() -> dict[str, str]:
+    """Photos of the Foldscope repository with no known sha256: path -> git blob id.
+
+    They are 4 MiB or larger and were absent from the snapshot the hashes come from; only
+    their git blob ids (SHA-1 of the git object) are known, so they are not registered as
+    files. ``course-data fetch --record`` can pin them on a connected machine.
+    """
+    return {row["path"]: row["git_blob_sha1"] for row in _foldscope_table() if not row["sha256"]}
 
 
 def _skimage_sample(
@@ -344,6 +401,20 @@ BLOOD_CLASSES = (
 )
 JURKAT_CLASSES = ("G1", "S", "G2", "Prophase", "Metaphase", "Anaphase", "Telophase")
 BSCCM_CLASSES = ("lymphocyte", "granulocyte", "monocyte")
+MALARIA_CLASSES = ("Parasitized", "Uninfected")
+MALARIA_LICENCE = (
+    "no licence stated by NLM for cell_images.zip (U.S. Government work; attribute NLM and "
+    "cite Rajaraman et al. 2018)"
+)
+
+_BSCCM_UNVERIFIED = (
+    "the file is taken from Dryad's latest version of the dataset, not a pinned version; "
+    "`course-data fetch NAME --record` records the resolved version link and the sha256",
+    "the tarball has no published hash (only the extracted index, surface-marker and "
+    "metadata files are checked)",
+    "the cell-type labels (the *_selection_gated columns read as in the bsccm package) have "
+    "not been checked on the real files",
+)
 
 _DATASET_LIST = [
     Dataset(
@@ -582,6 +653,7 @@ _DATASET_LIST = [
             "API bearer token, or use a classroom pack. Cell-type labels exist only for batch 0 "
             "with antibody condition 'all', so the tiny subsample holds few labelled cells."
         ),
+        unverified=_BSCCM_UNVERIFIED,
     ),
     Dataset(
         name="bsccm_tiny",
@@ -628,6 +700,7 @@ _DATASET_LIST = [
         kind="classification",
         notes="Same Dryad access caveats as bsccmnist_tiny; 513 MB, so prefer a classroom pack.",
         instructor_only=True,
+        unverified=_BSCCM_UNVERIFIED,
     ),
     Dataset(
         name="jurkat_bbbc048",
@@ -665,9 +738,16 @@ _DATASET_LIST = [
         notes=(
             "Instructor-only: fetch once, then run `course-data derive-jurkat-mini` to build "
             "the small jurkat_mini subset students use. About 97 % of cells are in interphase: "
-            "report balanced accuracy or macro-F1, not plain accuracy."
+            "report balanced accuracy or macro-F1, not plain accuracy. Ground_truth.lst is "
+            "read by third-party loaders from this URL as whitespace-separated 'id label path' "
+            "lines, one per channel image."
         ),
         instructor_only=True,
+        unverified=(
+            "BBBC048v1.zip: size-only pin (1,611,429,608 B), no published hash",
+            "Ground_truth.lst: URL used by third-party code, no published hash or size",
+            "record both with `course-data fetch jurkat_bbbc048 --record`",
+        ),
     ),
     Dataset(
         name="jurkat_mini",
@@ -689,9 +769,15 @@ _DATASET_LIST = [
         notes=(
             "No download: an instructor derives it once (`course-data fetch jurkat_bbbc048` then "
             "`course-data derive-jurkat-mini --source BBBC048v1.zip -o DIR`) and shares it as a "
-            "classroom pack. Anaphase and Telophase have only a few dozen cells."
+            "classroom pack. Anaphase and Telophase have only a few dozen cells. Lecture 7 "
+            "keeps only the label-free channels (bright field, dark field) of each image."
         ),
         derived_from="jurkat_bbbc048",
+        unverified=(
+            "the real CellCycle/<Phase>/<id>_<channel>.jpg layout and the content of the "
+            "_merged images (which channels, in which order) have not been checked on the "
+            "real zip; the derivation falls back to the first three channel images",
+        ),
     ),
     Dataset(
         name="nucleusnet_10k",
@@ -727,6 +813,12 @@ _DATASET_LIST = [
             "Optional, for the unsupervised lecture. Hugging Face rate-limits anonymous clients "
             "(HTTP 429) and the repo may be private: set HF_TOKEN if you get 401/429."
         ),
+        unverified=(
+            "the parquet path data/train-00000-of-00001.parquet is push_to_hub's default layout, "
+            "not seen in a published listing; the repository name (msa-em-figures) does not "
+            "name the dataset, and the upload notebook pushed it private=True",
+            "no sha256 or size: record them with `course-data fetch nucleusnet_10k --record`",
+        ),
     ),
     Dataset(
         name="bccd",
@@ -749,6 +841,130 @@ _DATASET_LIST = [
             "735 files at commit d272fb14, each pinned by sha256. Two annotations are "
             "degenerate zero-area boxes (BloodImage_00338, BloodImage_00343)."
         ),
+    ),
+    Dataset(
+        name="foldscope_photos",
+        title="Foldscope phone photos (prithvi-sinha/foldscope, unlabelled)",
+        description=(
+            "Phone photos taken through a Foldscope paper microscope, from the images/ folder of "
+            "the prithvi-sinha/foldscope repository: camera originals (Xiaomi 2312DRAABI, "
+            "3000x4000 JPEG with full EXIF) and WhatsApp re-encodes (774-1600 px, no EXIF). "
+            "A circular field of view in a black vignette; onion epidermis, pollen and stained "
+            "plant tissue. No labels. Registered: the 64 photos with a known sha256 plus "
+            "LICENSE and README.md."
+        ),
+        homepage="https://github.com/prithvi-sinha/foldscope",
+        licence="MIT",
+        licence_url=f"{FOLDSCOPE_RAW}/LICENSE",
+        citation_key="sinha2024foldscope",
+        bibtex=_bib("sinha2024foldscope", "cybulski2014foldscope"),
+        classes=(),
+        files=_foldscope_files(),
+        auth=None,
+        kind="unlabelled",
+        notes=(
+            "Please attribute: photos by Prithvi Sinha (github.com/prithvi-sinha/foldscope, "
+            "commit f70dcfe1, MIT licence: Copyright (c) 2024 Prithvi Sinha). The MIT text "
+            "speaks of 'software and documentation'; the photos are committed files of that "
+            "repository and are covered by it. The repository holds 68 photos; 4 of them "
+            "(IMG_20240520_155857, IMG_20240520_160018, IMG_20240522_151302, "
+            "IMG_20240522_151303; 4 MiB or more) have no known sha256 and are NOT registered "
+            "(unpinned; only their git blob ids are known). A loader keeps the photos it can "
+            "fetch and reports the others."
+        ),
+    ),
+    Dataset(
+        name="malaria_cells",
+        title="NIH/NLM malaria cell images: 27,558 thin-smear red-cell crops (smartphone)",
+        description=(
+            "Single red blood cells cropped from Giemsa-stained thin blood smears photographed "
+            "with a smartphone on a light microscope (Chittagong Medical College Hospital, "
+            "Bangladesh): cell_images/Parasitized/*.png and cell_images/Uninfected/*.png, "
+            "13,779 each, PNG crops of variable size on a black background. Two NLM CSV files "
+            "map every cell file to its patient."
+        ),
+        homepage="https://lhncbc.nlm.nih.gov/publication/pub9932",
+        licence=MALARIA_LICENCE,
+        licence_url="https://lhncbc.nlm.nih.gov/publication/pub9932",
+        citation_key="rajaraman2018malaria",
+        bibtex=_bib("rajaraman2018malaria"),
+        classes=MALARIA_CLASSES,
+        files=(
+            RemoteFile(
+                "cell_images.zip",
+                f"{NLM_MALARIA}/cell_images.zip",
+                "sha256:0a949556b2414159b5100192609805376654c4266d8d187be9b1922fad43c668",
+                353_452_851,
+                unpack="zip",
+                note=(
+                    "sha256 and size from tensorflow/datasets url_checksums/malaria.txt (which "
+                    "lists the older ceb.nlm.nih.gov URL); NLM now serves the file from "
+                    "data.lhncbc.nlm.nih.gov/public/Malaria/."
+                ),
+            ),
+            RemoteFile(
+                "patientid_cellmapping_parasitized.csv",
+                f"{NLM_MALARIA}/patientid_cellmapping_parasitized.csv",
+                "sha256:d0367e513397404e980baee2a641bce9ce329a22e62ea9007962dfca2f8418d3",
+                None,
+                note=(
+                    "Patient-ID to cell-file mapping published by NLM beside cell_images.zip. "
+                    "The sha256 was computed by a third party (the stable_datasets Malaria "
+                    "builder) from NLM's download, not published by NLM; size not published."
+                ),
+            ),
+            RemoteFile(
+                "patientid_cellmapping_uninfected.csv",
+                f"{NLM_MALARIA}/patientid_cellmapping_uninfected.csv",
+                "sha256:a8577b21e7154724f4bbd18326218e2c63a99b22ab372b79a7530d36df6dab78",
+                None,
+                note=("As the parasitized mapping: third-party sha256, size not published."),
+            ),
+        ),
+        auth=None,
+        kind="classification",
+        notes=(
+            "Licence: NLM's publication page and data folder state no licence for "
+            "cell_images.zip (we found none); NLM's sister release NIH-NLM-ThinBloodSmearsPf "
+            "carries an NLM notice allowing commercial and non-commercial use and "
+            "redistribution if the notice is kept and NLM is not said to endorse the use. "
+            "Attribute 'Courtesy of the U.S. National Library of Medicine' and cite Rajaraman "
+            "et al. 2018. Patients: NLM publishes no fixed train/test split, but its two "
+            "patient-mapping CSVs give the patient of every cell (about 200 patients; the file "
+            "name prefix, e.g. C100P61ThinF, names the slide and patient). Cells of one "
+            "patient share stain, smear and camera: a random cell-level split (fastai "
+            "valid_pct) leaks patients into validation and overestimates accuracy; split by "
+            "patient. 353 MB: instructors derive malaria_subset once."
+        ),
+        instructor_only=True,
+    ),
+    Dataset(
+        name="malaria_subset",
+        title="malaria-subset: balanced, patient-split subset of the NIH malaria cells (derived)",
+        description=(
+            "A few thousand cell crops of malaria_cells, the same number per class, copied "
+            "byte for byte from cell_images.zip into train/, valid/ and test/ folders of "
+            "Parasitized/ and Uninfected/ (fastai from_folder layout), split by patient. "
+            "manifest.csv records every file's sha256, patient and source member; "
+            "derivation.json records the source zip's sha256 and the parameters."
+        ),
+        homepage="https://lhncbc.nlm.nih.gov/publication/pub9932",
+        licence=MALARIA_LICENCE,
+        licence_url="https://lhncbc.nlm.nih.gov/publication/pub9932",
+        citation_key="rajaraman2018malaria",
+        bibtex=_bib("rajaraman2018malaria"),
+        classes=MALARIA_CLASSES,
+        files=(),
+        auth=None,
+        kind="classification",
+        notes=(
+            "No download: an instructor runs `course-data fetch malaria_cells` then "
+            "`course-data derive-malaria-subset` (defaults: 1,500 cells per class, seed 0, "
+            "patients split 70/15/15) and shares the folder as a classroom pack. "
+            "`course-data verify-malaria-subset --rederive` re-checks every file against the "
+            "source zip and the recorded parameters."
+        ),
+        derived_from="malaria_cells",
     ),
     Dataset(
         name="foldscope_ascaris",

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from data_registry import cache, fetch, staging
+from data_registry import cache, fallbacks, fetch, staging
 from data_registry.errors import (
     CourseDataError,
     DownloadError,
@@ -324,19 +324,25 @@ def get_files(name: str, source: str | None = None, *, quiet: bool = False) -> D
         files = _cached_real(dataset)
         if files is None:
             url = _check_url(dataset)
-            if url is not None and host_reachable(url):
+            if dataset.kind == "manual":  # nothing to download, even with a mirror
+                reason = f"{dataset.name} is not imported (manual download)"
+            elif dataset.derived_from:
+                reason = f"{dataset.name} has not been derived on this machine"
+            elif url is not None and host_reachable(url):
                 try:
                     files = _real_files(dataset, quiet)
                 except DownloadError as error:  # includes OfflineError
                     reason = f"the real download failed: {error}"
-            elif dataset.kind == "manual":
-                reason = f"{dataset.name} is not imported (manual download)"
-            elif dataset.derived_from:
-                reason = f"{dataset.name} has not been derived on this machine"
             else:
                 reason = f"{urlsplit(url or '').netloc or 'the host'} is not reachable"
         if files is None:
             files = _twin_files(dataset)
+    fallbacks.record_source(
+        dataset.name,
+        files.source,
+        fallback=mode == "auto" and files.source == "twin",
+        reason=reason,
+    )
     if not quiet:
         if files.source == "real":
             print(f"[course-data] {dataset.name}: REAL data ({dataset.title}) from {files.root}")

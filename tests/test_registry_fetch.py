@@ -284,3 +284,35 @@ def test_twin_served_over_http_goes_through_the_real_path(
         p.stem for p in got.extracted["masks.zip"].rglob("*.png") if "__MACOSX" not in p.parts
     )
     assert images and images == masks
+
+
+def test_complete_partial_from_a_crashed_run_is_used(http_server, course_cache, monkeypatch):
+    data = payload(3000)
+    register(
+        monkeypatch,
+        "crashed",
+        [dict(name="c.bin", url=http_server.url("/c"), known_hash=sha256(data), size=len(data))],
+    )
+    http_server.add_bytes("/c", data)
+    partial = cache.partial_path("crashed", "c.bin")
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(data)  # everything arrived, the process died before the rename
+    assert fetch.fetch_dataset("crashed", progressbar=False)["c.bin"].read_bytes() == data
+    assert http_server.gets("/c")[0]["Range"] == f"bytes={len(data)}-"
+
+
+def test_fetch_record_writes_the_hash_of_unpinned_files(http_server, course_cache, monkeypatch):
+    import hashlib
+    import json
+
+    from data_registry import registry
+    from data_registry.cli import main as course_data
+
+    data = b"bytes nobody pinned yet\n"
+    http_server.add_bytes("/nucleusnet_10k/train-00000-of-00001.parquet", data)
+    monkeypatch.setenv("COURSE_DATA_MIRROR", http_server.url())
+    record = course_cache / "recorded.json"
+    assert course_data(["fetch", "nucleusnet_10k", "--record", str(record)]) == 0
+    entry = json.loads(record.read_text())["nucleusnet_10k"]["train-00000-of-00001.parquet"]
+    assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["bytes"] == len(data)
+    assert registry.NUCLEUSNET_COMMIT in entry["url"]

@@ -96,3 +96,30 @@ def test_cite_all_lists_each_entry_once():
     keys = re.findall(r"@\w+\{([^,]+),", text)
     assert len(keys) == len(set(keys))
     assert {"caicedo2019cytometry", "yang2023medmnist", "pinkard2024bsccm"} <= set(keys)
+
+
+def test_unverified_entries_are_marked_in_info_and_on_the_licences_page(capsys):
+    from data_registry.cli import main as course_data
+
+    marked = {name for name, d in registry.DATASETS.items() if d.unverified}
+    assert {
+        "nucleusnet_10k",
+        "jurkat_bbbc048",
+        "jurkat_mini",
+        "bsccmnist_tiny",
+        "bsccm_tiny",
+    } <= marked
+    assert course_data(["info", "bsccm_tiny"]) == 0
+    out = capsys.readouterr().out
+    assert "UNVERIFIED: the file is taken from Dryad's latest version" in out
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "dataset_tables", Path(__file__).resolve().parents[1] / "book/_ext/dataset_tables.py"
+    )
+    tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tables)
+    table = tables.licence_table(registry.DATASETS.values())
+    row = next(line for line in table.splitlines() if "`nucleusnet_10k`" in line)
+    assert "**unverified**" in row and "push_to_hub" in row

@@ -90,6 +90,8 @@ def licence_table(datasets) -> str:
             notes.append("instructor download only")
         if dataset.kind == "manual":
             notes.append("manual download")
+        if dataset.unverified:
+            notes.append("**unverified**: " + "; ".join(dataset.unverified))
         lines.append(
             "| "
             + " | ".join(

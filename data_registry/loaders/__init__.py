@@ -12,6 +12,8 @@ from data_registry.loaders.bccd import load_bccd
 from data_registry.loaders.bsccm import load_bsccm
 from data_registry.loaders.classification import load_classification
 from data_registry.loaders.crops import load_nuclei_crops
+from data_registry.loaders.malaria import load_malaria_subset
+from data_registry.loaders.photos import load_foldscope_photos
 from data_registry.loaders.samples import load_sample, sample_info
 from data_registry.loaders.segmentation import load_segmentation
 
@@ -20,6 +22,8 @@ __all__ = [
     "load_bccd",
     "load_bsccm",
     "load_classification",
+    "load_foldscope_photos",
+    "load_malaria_subset",
     "load_nuclei_crops",
     "load_sample",
     "load_segmentation",

@@ -33,6 +33,9 @@ TWIN_MODULES: dict[str, str] = {
     "nucleusnet_10k": "nucleusnet",
     "bsccmnist_tiny": "bsccm",
     "bsccm_tiny": "bsccm",
+    "foldscope_photos": "foldscope",
+    "malaria_cells": "malaria",
+    "malaria_subset": "malaria",
 }
 
 

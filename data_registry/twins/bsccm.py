@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
+from skimage.transform import resize_local_mean
 
 from data_registry.atomic import atomic_write_bytes
 from data_registry.twins.archive import tar_gz_bytes
@@ -132,67 +133,205 @@ SPECTRA = np.array(
 )
 
 
-def _render_cell(rng: np.random.Generator, cell_type: str, size: int) -> dict[str, np.ndarray]:
-    """Float images (0..1) of one cell: the 23 LED contrasts, 6 fluorescence channels, DPC phase."""
-    radius_fraction, granularity, lobes = CELL_TYPES[cell_type]
-    coords = np.arange(size) - (size - 1) / 2
+# ---- LED-array optics -------------------------------------------------------------------
+#: Wavelength (um), objective NA and sample-plane pixel of the simulation grid (um).
+WAVELENGTH_UM = 0.53
+OBJECTIVE_NA = 0.45
+SIM_PIXEL_UM = 0.15
+SIM_SIZE = 128
+#: Illumination NA of the brightfield LEDs (a square grid inside the objective NA).
+BRIGHTFIELD_PITCH_NA = 0.075
+BRIGHTFIELD_MAX_NA = 0.40
+#: LEDs per darkfield ring (``DF_<NA x 100>``), evenly spaced in angle.
+RING_LEDS = 16
+#: Gain that puts the scattered light of darkfield rings in the camera's range.
+DARKFIELD_GAIN = 3.0
+#: The single LED of channel ``LED119`` (illumination NA along x and y).
+LED119_NA = (0.21, 0.14)
+#: cell type -> (radius um, granule count per um^2, nucleus lobes, refractive index step)
+CELL_OPTICS = {
+    "lymphocyte": (3.6, 0.02, 1, 0.035),
+    "granulocyte": (5.0, 0.45, 3, 0.030),
+    "monocyte": (5.9, 0.10, 2, 0.030),
+}
+
+
+def led_layout() -> dict[str, np.ndarray]:
+    """Illumination NA ``(n, 2)`` (x, y) of the LEDs lit for each LED-array channel.
+
+    Brightfield lights every LED inside the objective NA; ``DPC_Left`` the half with negative
+    x, ``DPC_Right`` positive x, ``DPC_Top`` negative y (image rows grow downwards),
+    ``DPC_Bottom`` positive y; ``DF_<k>`` a ring of LEDs at NA k/100 (outside the objective NA),
+    ``DF_<k>_Bottom`` / ``DF_<k>_Right`` its bottom / right half; ``LED119`` one LED.
+    """
+    half = int(BRIGHTFIELD_MAX_NA // BRIGHTFIELD_PITCH_NA)
+    steps = BRIGHTFIELD_PITCH_NA * np.arange(-half, half + 1)  # symmetric about the axis
+    grid = np.array([(x, y) for y in steps for x in steps if np.hypot(x, y) <= BRIGHTFIELD_MAX_NA])
+    layout = {
+        "Brightfield": grid,
+        "DPC_Left": grid[grid[:, 0] < -1e-9],
+        "DPC_Right": grid[grid[:, 0] > 1e-9],
+        "DPC_Top": grid[grid[:, 1] < -1e-9],
+        "DPC_Bottom": grid[grid[:, 1] > 1e-9],
+        "LED119": np.array([LED119_NA]),
+    }
+    angles = (np.arange(RING_LEDS) + 0.5) * 2 * np.pi / RING_LEDS
+    for name in LED_CHANNELS:
+        if name.startswith("DF_"):
+            parts = name.split("_")
+            na = int(parts[1]) / 100
+            ring = na * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+            if name.endswith("_Bottom"):
+                ring = ring[ring[:, 1] > 0]
+            elif name.endswith("_Right"):
+                ring = ring[ring[:, 0] > 0]
+            layout[name] = ring
+    return layout
+
+
+def _led_bins(leds: np.ndarray) -> np.ndarray:
+    """Spectrum shift (rows, cols) in frequency bins of the simulation grid for each LED."""
+    step = 1.0 / (SIM_SIZE * SIM_PIXEL_UM)
+    return np.round(np.asarray(leds)[:, ::-1] / WAVELENGTH_UM / step).astype(int)
+
+
+def image_leds(transmission: np.ndarray, leds: np.ndarray, out_size: int = 64) -> np.ndarray:
+    """Incoherent sum over LEDs of the coherent image of a thin sample under a tilted wave.
+
+    An LED far below the sample lights it with a plane wave of spatial frequency
+    ``NA_led / wavelength``, which shifts the sample's spectrum by that frequency; the objective
+    keeps the spatial frequencies inside ``NA_objective / wavelength`` (the pupil); the camera
+    records ``|field|^2``. LEDs are mutually incoherent, so their intensities add. The LED
+    frequencies are rounded to the grid's frequency step, and each band-limited field is
+    synthesised on an ``out_size`` grid (enough for the intensity's doubled bandwidth).
+
+    Parameters
+    ----------
+    transmission : numpy.ndarray
+        Complex transmission ``amplitude * exp(i * phase)`` on the ``SIM_SIZE`` grid.
+    leds : numpy.ndarray
+        ``(n, 2)`` illumination NA (x, y) of the lit LEDs.
+    out_size : int
+        Side of the grid the intensity is returned on (same field of view).
+
+    Returns
+    -------
+    numpy.ndarray
+        Mean intensity per LED (1.0 = the unobstructed brightfield background).
+    """
+    size = transmission.shape[0]
+    spectrum = np.fft.fftshift(np.fft.fft2(transmission)) * (out_size / size) ** 2
+    step = 1.0 / (size * SIM_PIXEL_UM)
+    reach = int(np.floor(OBJECTIVE_NA / WAVELENGTH_UM / step))
+    offsets = np.arange(-reach, reach + 1)
+    oy, ox = np.meshgrid(offsets, offsets, indexing="ij")
+    pupil = np.hypot(oy, ox) * step <= OBJECTIVE_NA / WAVELENGTH_UM
+    centre, out_centre = size // 2, out_size // 2
+    bins = _led_bins(leds)
+    rows = (centre - bins[:, 0, None] + offsets[None, :]) % size  # (n, patch)
+    cols = (centre - bins[:, 1, None] + offsets[None, :]) % size
+    patches = spectrum[rows[:, :, None], cols[:, None, :]] * pupil  # the tilt moves f - u to f
+    padded = np.zeros((len(bins), out_size, out_size), complex)
+    padded[:, out_centre + oy, out_centre + ox] = patches[:, reach + oy, reach + ox]
+    fields = np.fft.ifft2(np.fft.ifftshift(padded, axes=(1, 2)), axes=(1, 2))
+    total = (np.abs(fields) ** 2).sum(axis=0)
+    return total / len(leds)
+
+
+def _cell_sample(rng: np.random.Generator, cell_type: str) -> tuple[np.ndarray, np.ndarray]:
+    """Phase (rad) and amplitude transmission of one thin white blood cell on the sim grid."""
+    radius, granule_density, lobes, index_step = CELL_OPTICS[cell_type]
+    radius *= rng.uniform(0.9, 1.1)
+    coords = (np.arange(SIM_SIZE) - (SIM_SIZE - 1) / 2) * SIM_PIXEL_UM
     y, x = np.meshgrid(coords, coords, indexing="ij")
-    radius = radius_fraction * size * rng.uniform(0.85, 1.15)
-    cy, cx = rng.normal(0, size * 0.03, 2)
-    distance = np.hypot(y - cy, x - cx)
-    dome = np.sqrt(np.clip(1 - (distance / radius) ** 2, 0, None))
-    nucleus = np.zeros_like(dome)
+    cy, cx = rng.normal(0, 0.3, 2)
+    stretch = rng.uniform(0.92, 1.08)
+    distance = np.hypot((y - cy) * stretch, (x - cx) / stretch)
+    # a flattened sphere: thickness in um
+    thickness = 0.45 * 2 * radius * np.clip(1 - (distance / radius) ** 2, 0, None)
+    nucleus = np.zeros_like(thickness)
     angle = rng.uniform(0, 2 * np.pi)
     for lobe in range(lobes):
         theta = angle + 2 * np.pi * lobe / lobes
-        offset = radius * (0.35 if lobes > 1 else 0.1)
+        offset = radius * (0.38 if lobes > 1 else 0.12)
         ly, lx = cy + offset * np.sin(theta), cx + offset * np.cos(theta)
-        lobe_radius = radius * (0.75 if lobes == 1 else 0.38)
-        nucleus = np.maximum(nucleus, np.hypot(y - ly, x - lx) < lobe_radius)
-    grain_sigma = max(size / 64, 0.5)
-    granules = ndimage.gaussian_filter(rng.random((size, size)), grain_sigma)
-    granules = (granules - granules.mean()) / (granules.std() + 1e-9)
-    phase = dome * (1.0 + 0.35 * nucleus) + granularity * 0.25 * granules * (dome > 0)
-    phase = ndimage.gaussian_filter(phase, size / 56)
-    # scale derivatives to the 64 px reference so contrasts look alike at every crop size
-    grad_y, grad_x = (g * size / 64 for g in np.gradient(phase))
-    laplace = ndimage.laplace(phase) * (size / 64) ** 2
+        lobe_radius = radius * (0.72 if lobes == 1 else 0.36)
+        nucleus += np.clip(1 - (np.hypot(y - ly, x - lx) / lobe_radius) ** 2, 0, None)
+    nucleus = np.minimum(nucleus, 1.0) * (thickness > 0)
+    granules = np.zeros_like(thickness)
+    n_granules = rng.poisson(granule_density * np.pi * radius**2)
+    for _ in range(n_granules):
+        r = radius * 0.85 * np.sqrt(rng.random())
+        a = rng.uniform(0, 2 * np.pi)
+        gy, gx = cy + r * np.sin(a), cx + r * np.cos(a)
+        size = rng.uniform(0.1, 0.2)
+        granules += np.exp(-((y - gy) ** 2 + (x - gx) ** 2) / (2 * size**2))
+    smooth = 0.2 / SIM_PIXEL_UM  # no infinitely sharp edges in a real cell body
+    body = index_step * thickness + 0.015 * 2 * radius * 0.3 * nucleus
+    optical_path = ndimage.gaussian_filter(body, smooth) + 0.15 * granules  # granules: fine
+    phase = 2 * np.pi * optical_path / WAVELENGTH_UM
+    absorbance = ndimage.gaussian_filter(0.012 * thickness + 0.03 * nucleus, smooth)
+    absorbance = absorbance + 0.05 * granules
+    amplitude = np.exp(-absorbance)
+    return phase, amplitude
+
+
+def _downsample(image: np.ndarray, size: int) -> np.ndarray:
+    """Area-average an image down to the camera's ``size x size`` pixels."""
+    if image.shape[0] == size:
+        return image
+    return resize_local_mean(image, (size, size))
+
+
+def _render_cell(rng: np.random.Generator, cell_type: str, size: int) -> dict[str, np.ndarray]:
+    """Float images (0..1) of one cell: the 23 LED contrasts, 6 fluorescence channels, DPC phase.
+
+    The LED-array contrasts are simulated with Fourier optics (:func:`image_leds`) from a thin
+    phase-and-absorption model of the cell (:func:`_cell_sample`), then area-averaged to the
+    crop size: brightfield is faint (the cell barely absorbs), darkfield shows only scattered
+    light (bright edges and granules on black), DPC half-images show the phase gradient.
+    """
+    phase, amplitude = _cell_sample(rng, cell_type)
+    transmission = amplitude * np.exp(1j * phase)
+    intensities = {name: image_leds(transmission, leds) for name, leds in LED_LAYOUT.items()}
     images: dict[str, np.ndarray] = {}
     for name in LED_CHANNELS:
+        intensity = _downsample(intensities[name], size)
         if name == "Brightfield":
-            image = 0.7 - 0.08 * dome - 0.6 * laplace
-        elif name.startswith("DPC_"):
-            direction = {"Left": grad_x, "Right": -grad_x, "Top": grad_y, "Bottom": -grad_y}[
-                name[4:]
-            ]
-            image = 0.45 + 1.2 * direction
-        elif name == "LED119":
-            image = 0.5 + 1.2 * (0.6 * grad_x + 0.8 * grad_y) - 0.3 * laplace
-        else:
-            aperture = int(name.split("_")[1])
-            scale = size / 28 * (90 / aperture)
-            fine = phase - ndimage.gaussian_filter(phase, scale)
-            scatter = fine**2 * 40
-            if name.endswith("_Bottom"):
-                scatter = scatter + np.clip(-grad_y, 0, None) * 0.8
-            elif name.endswith("_Right"):
-                scatter = scatter + np.clip(-grad_x, 0, None) * 0.8
-            image = 0.03 + 0.3 * scatter * (aperture / 50)
+            image = 0.7 * intensity
+        elif name.startswith("DPC_") or name == "LED119":
+            image = 0.5 * intensity
+        else:  # longer exposure for steeper rings, which catch less scattered light
+            ring_na = int(name.split("_")[1]) / 100
+            image = 0.01 + DARKFIELD_GAIN * (ring_na / 0.5) ** 3 * intensity
         images[name] = image
+    radius_fraction = CELL_OPTICS[cell_type][0] / (SIM_SIZE * SIM_PIXEL_UM)
+    granularity = CELL_OPTICS[cell_type][1]
+    coords = np.arange(size) - (size - 1) / 2
+    yy, xx = np.meshgrid(coords, coords, indexing="ij")
+    dome = np.hypot(yy, xx) < radius_fraction * size
     expression = np.array(MARKERS[cell_type]) * rng.lognormal(0, 0.25, len(FULL_MODEL_MARKERS))
-    membrane = ndimage.gaussian_filter((dome > 0).astype(float), size / 40)
+    membrane = ndimage.gaussian_filter(dome.astype(float), size / 40)
     for channel_index, name in enumerate(FLUOR_CHANNELS):
         weight = float(SPECTRA[channel_index] @ expression)
-        autofluorescence = 0.15 * granularity
+        autofluorescence = 0.3 * granularity
         images[name] = 0.02 + 0.25 * (weight + autofluorescence) * membrane
-    images["dpc"] = phase.astype(np.float32)
+    images["dpc"] = _downsample(phase, size).astype(np.float32)
     images["_markers"] = expression
     return images
 
 
+LED_LAYOUT = led_layout()
+
+
+#: Photo-electrons at full scale: sets the shot noise of the simulated camera.
+FULL_WELL = 4000
+
+
 def _to_counts(image: np.ndarray, rng: np.random.Generator, max_value: int, dtype) -> np.ndarray:
-    expected = np.clip(image, 0, 1) * max_value
-    noisy = rng.poisson(expected / 4.0) * 4.0 + rng.normal(0, max_value * 0.004, image.shape)
+    """Camera counts with shot noise (``FULL_WELL`` electrons at full scale) and read noise."""
+    electrons = rng.poisson(np.clip(image, 0, 1) * FULL_WELL)
+    noisy = electrons / FULL_WELL * max_value + rng.normal(0, max_value * 0.002, image.shape)
     return np.clip(np.round(noisy), 0, max_value).astype(dtype)
 
 
