@@ -14,6 +14,7 @@ from data_registry.loaders.classification import load_classification
 from data_registry.loaders.crops import load_nuclei_crops
 from data_registry.loaders.samples import load_sample, sample_info
 from data_registry.loaders.segmentation import load_segmentation
+from data_registry.loaders.tracking import load_timelapse, load_tracking, read_ctc_sequence
 
 __all__ = [
     "export_imagefolder",
@@ -23,5 +24,8 @@ __all__ = [
     "load_nuclei_crops",
     "load_sample",
     "load_segmentation",
+    "load_timelapse",
+    "load_tracking",
+    "read_ctc_sequence",
     "sample_info",
 ]

@@ -33,6 +33,8 @@ TWIN_MODULES: dict[str, str] = {
     "nucleusnet_10k": "nucleusnet",
     "bsccmnist_tiny": "bsccm",
     "bsccm_tiny": "bsccm",
+    "ctc_fluo_n2dh_gowt1": "ctc_tracking",
+    "c2c12_laptrack_small": "c2c12",
 }
 
 
