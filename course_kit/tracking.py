@@ -19,6 +19,9 @@ in a few calls and can open each step:
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import warnings
 from dataclasses import dataclass
 
@@ -322,11 +325,18 @@ def tracking_scores(
         raise ValueError(
             f"ground truth {np.shape(gt_masks)} and result {np.shape(pred_masks)} differ in shape"
         )
-    gt = _tracking_graph(gt_masks, gt_lineage)
-    pred = _tracking_graph(pred_masks, pred_lineage)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        results, _ = run_metrics(gt, pred, CTCMatcher(), [CTCMetrics()])
+    library_log = logging.getLogger("traccuracy")
+    level = library_log.level
+    library_log.setLevel(logging.ERROR)  # "non-connected masks" notes on overlapping nuclei
+    try:
+        # traccuracy draws progress bars on stderr for every step; keep the notebook readable
+        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            gt = _tracking_graph(gt_masks, gt_lineage)
+            pred = _tracking_graph(pred_masks, pred_lineage)
+            results, _ = run_metrics(gt, pred, CTCMatcher(), [CTCMetrics()])
+    finally:
+        library_log.setLevel(level)
     values = results[0]["results"]
     keys = ("DET", "LNK", "TRA", "fn_nodes", "fp_nodes", "ns_nodes", "fn_edges", "fp_edges",
             "ws_edges")  # fmt: skip
