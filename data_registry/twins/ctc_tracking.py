@@ -141,12 +141,20 @@ def simulate_cells(
     end: dict[int, int] = {}
     parent: dict[int, int] = {}
 
-    # Starting positions at least 30 px apart (rejection sampling).
+    # Starting positions well apart (rejection sampling).
+    spacing = min(30.0, max(min_separation, 12.0) + 8.0)
     starts: list[np.ndarray] = []
-    while len(starts) < n_cells:
+    attempts = 0
+    while len(starts) < n_cells and attempts < 20_000:
+        attempts += 1
         point = rng.uniform([low, low], [rows - high_margin, cols - high_margin])
-        if all(np.hypot(*(point - other)) > 30 for other in starts):
+        if all(np.hypot(*(point - other)) > spacing for other in starts):
             starts.append(point)
+    if len(starts) < n_cells:
+        raise ValueError(
+            f"cannot place {n_cells} nuclei {spacing:g} px apart in a {rows} x {cols} field; "
+            "use fewer cells, a larger shape or a smaller min_separation"
+        )
     points = np.zeros((max_tracks + 1, 2))
     kinds = ["directed" if i % 2 else "diffusive" for i in range(n_cells)]
     # Directed cells head in evenly spread directions (no common direction, no chemotaxis):
