@@ -794,7 +794,7 @@ def check_missed_divisions(answer):
     raise Wrong(f"expected the mothers of missed true divisions; {labels} is not right")
 
 
-@check("Exercise 11.3a (mean squared displacement)")
+@check("Exercise 11.3 (mean squared displacement)")
 def check_msd_function(answer):
     """Check a function ``answer(track)`` returning MSD for lags 1..len(track)-1.
 
@@ -836,7 +836,7 @@ def check_msd_function(answer):
     return ""
 
 
-@check("Exercise 11.3b (diffusive or directed)")
+@check("Exercise 11.4 (diffusive or directed)")
 def check_motion_classifier(answer):
     """Check a function ``answer(track)`` returning "diffusive" or "directed" on hidden tracks."""
     import pandas as pd

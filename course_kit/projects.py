@@ -81,6 +81,13 @@ TEMPLATES = {
             "notebooks/06_cnn_classification.ipynb",
         ),
         Template(
+            "tracking",
+            "track dividing nuclei in a time-lapse, scored with the CTC measures (CTC layout)",
+            ("ctc_fluo_n2dh_gowt1",),
+            "ctc_fluo_n2dh_gowt1",
+            "notebooks/11_cells_in_time.ipynb",
+        ),
+        Template(
             "own-photos",
             "your own phone/Foldscope photos: ingest with lowcost-capture, QC, classify",
             (),
