@@ -890,3 +890,204 @@ def check_dpc(answer, left, right):
         "DPC lies between -1 and 1; did integer arithmetic wrap around? Convert to float first",
     )
     raise Wrong("the values differ from (left - right) / (left + right)")
+
+
+# ---------------------------------------------------------------------------------------
+# Lecture 11: cells in time
+# ---------------------------------------------------------------------------------------
+# These checks call the student's *function* on hidden sequences made by the twin's
+# generator with seeds and settings the student never saw, and verify the property asked for.
+
+_HIDDEN_TRACKING = {"n_frames": 12, "shape": (160, 160), "n_cells": 8, "n_divisions": 2}
+
+
+def _hidden_sequence(seed: int, **settings):
+    """A small simulated sequence with perfect detections (labels = ground-truth masks)."""
+    from course_kit import tracking
+    from data_registry.twins.ctc_tracking import simulate_cells
+
+    sequence = simulate_cells(seed, **{**_HIDDEN_TRACKING, **settings})
+    return sequence, tracking.detections_from_masks(sequence.masks)
+
+
+def _tra(sequence, detections, distance: float) -> float:
+    from course_kit import tracking
+
+    tracks = tracking.link_detections(detections, distance, division_distance=distance)
+    masks, lineage = tracking.tracks_to_ctc(tracks, sequence.masks)
+    return tracking.tracking_scores(sequence.masks, sequence.lineage, masks, lineage)["TRA"]
+
+
+@check("Exercise 11.1 (choosing the maximum linking distance)")
+def check_linking_distance_choice(answer):
+    """Check a function ``answer(detections, labels, gt_masks, gt_lineage, candidates)``.
+
+    It must return the candidate distance with the best TRA. The check runs it on two hidden
+    sequences (slow cells, then fast directed cells) and accepts any choice whose TRA is
+    within 0.002 of the best candidate's.
+    """
+    require(callable(answer), "answer_choose_distance should be a function (def ...)")
+    candidates = [2.0, 6.0, 12.0, 24.0]
+    for seed, settings in ((1111, {"directed_speed": 1.5}), (2222, {"directed_speed": 6.0})):
+        sequence, detections = _hidden_sequence(seed, **settings)
+        chosen = require_number(
+            answer(
+                detections.copy(),
+                sequence.masks,
+                sequence.masks,
+                sequence.lineage.copy(),
+                list(candidates),
+            ),  # fmt: skip
+            "the value your function returns",
+        )
+        require(
+            chosen in candidates,
+            f"your function returned {chosen:g}, which is not one of the candidates {candidates}",
+        )
+        scores = {d: _tra(sequence, detections, d) for d in candidates}
+        best = max(scores.values())
+        if scores[chosen] < best - 0.002:
+            hint = (
+                "it is the smallest candidate: real moves longer than that are forbidden, so tracks break"
+                if chosen == min(candidates)
+                else "compare the TRA of every candidate with tracking.tracking_scores and keep the best"
+            )
+            raise Wrong(
+                f"on a hidden sequence your choice {chosen:g} px gives TRA {scores[chosen]:.4f}, "
+                f"but another candidate reaches {best:.4f}; {hint}"
+            )
+    return "your function picks a best distance on two hidden sequences (slow and fast cells)"
+
+
+def _division_frames(lineage):
+    from course_kit import tracking
+
+    return tracking.divisions_table(lineage)
+
+
+@check("Exercise 11.2 (finding the missed divisions)")
+def check_missed_divisions(answer):
+    """Check a function ``answer(true_lineage, found_lineage)`` returning the missed divisions.
+
+    It must return the mother labels (in ``true_lineage``) of the true divisions that have no
+    division in ``found_lineage`` at the same frame, give or take one frame.
+    """
+    import pandas as pd
+
+    require(callable(answer), "answer_missed_divisions should be a function (def ...)")
+    columns = ["label", "begin", "end", "parent"]
+    true = pd.DataFrame(
+        [[1, 0, 9, 0], [2, 0, 19, 0], [3, 0, 29, 0], [4, 10, 39, 1], [5, 10, 39, 1],
+         [6, 20, 39, 2], [7, 20, 39, 2], [8, 30, 39, 3], [9, 30, 39, 3]],
+        columns=columns,
+    )  # fmt: skip
+    # found: the division at frame 10 one frame late (still a match), the one at frame 20
+    # missed, the one at frame 30 found, and a spurious division at frame 25
+    found = pd.DataFrame(
+        [[1, 0, 10, 0], [2, 0, 39, 0], [3, 0, 29, 0], [4, 11, 39, 1], [5, 11, 39, 1],
+         [6, 0, 24, 0], [7, 25, 39, 6], [8, 25, 39, 6], [9, 30, 39, 3], [10, 30, 39, 3]],
+        columns=columns,
+    )  # fmt: skip
+    result = answer(true.copy(), found.copy())
+    try:
+        labels = sorted(
+            {int(x) for x in (result if not hasattr(result, "tolist") else result.tolist())}
+        )
+    except (TypeError, ValueError) as error:
+        raise Wrong("return the mother labels as a list of integers, e.g. [12]") from error
+    if labels == [2]:
+        return "the division of mother 2 (frame 20) is the only one without a match"
+    if 1 in labels:
+        raise Wrong(
+            "a division found one frame late still counts as found: allow a difference of one frame"
+        )
+    if 6 in labels:
+        raise Wrong(
+            "6 is a division the tracker invented (a false positive), not one it missed: "
+            "start from the true divisions and look for each in the tracker's result"
+        )
+    if labels == [1, 2, 3] or labels == [2, 3]:
+        raise Wrong("some of these divisions were found: compare the frames of the two tables")
+    raise Wrong(f"expected the mothers of missed true divisions; {labels} is not right")
+
+
+@check("Exercise 11.3 (mean squared displacement)")
+def check_msd_function(answer):
+    """Check a function ``answer(track)`` returning MSD for lags 1..len(track)-1.
+
+    ``track`` is a table with ``frame, y, x`` of one cell (consecutive frames). Compared with
+    the reference on hidden tracks (a straight line and a random walk).
+    """
+    import pandas as pd
+
+    from course_kit import tracking
+
+    require(callable(answer), "answer_msd should be a function (def ...)")
+    rng = np.random.default_rng(1103)
+    frames = np.arange(25)
+    walk = np.cumsum(rng.normal(0, 1.5, (25, 2)), axis=0)
+    line = np.column_stack([0.5 * frames, 2.0 * frames]) + rng.normal(0, 0.2, (25, 2))
+    for name, points in (("a hidden random walk", walk), ("a hidden straight track", line)):
+        track = pd.DataFrame({"frame": frames, "y": points[:, 0], "x": points[:, 1]})
+        expected = tracking.msd_table(track.assign(track_id=0))["msd"].to_numpy()
+        result = np.asarray(answer(track.copy()), dtype=float).ravel()
+        require(
+            len(result) == len(expected),
+            f"for {name} of {len(track)} positions return {len(expected)} values "
+            f"(lags 1 to {len(expected)}), not {len(result)}",
+        )
+        if np.allclose(result, expected, rtol=1e-6):
+            continue
+        from_start = np.array([np.sum((points[lag] - points[0]) ** 2) for lag in range(1, 25)])
+        if np.allclose(result, from_start):
+            raise Wrong(
+                "you measure displacements from the first position only: average over every "
+                "starting time t, |r(t + lag) - r(t)|^2"
+            )
+        mean_distance = np.array(
+            [np.mean(np.linalg.norm(points[lag:] - points[:-lag], axis=1)) for lag in range(1, 25)]
+        )
+        if np.allclose(result, mean_distance):
+            raise Wrong("square the displacements before averaging (mean *squared* displacement)")
+        raise Wrong(f"your values differ from the mean squared displacement on {name}")
+    return ""
+
+
+@check("Exercise 11.4 (diffusive or directed)")
+def check_motion_classifier(answer):
+    """Check a function ``answer(track)`` returning "diffusive" or "directed" on hidden tracks."""
+    import pandas as pd
+
+    require(callable(answer), "answer_motion should be a function (def ...)")
+    rng = np.random.default_rng(1104)
+    frames = np.arange(30)
+    truth, calls = [], []
+    for index in range(16):
+        if index % 2:
+            heading = rng.uniform(0, 2 * np.pi)
+            speed = rng.uniform(1.0, 3.0)
+            steps = speed * np.array([np.sin(heading), np.cos(heading)]) + rng.normal(
+                0, 0.4, (30, 2)
+            )
+            truth.append("directed")
+        else:
+            steps = rng.normal(0, rng.uniform(1.0, 3.0), (30, 2))
+            truth.append("diffusive")
+        points = np.cumsum(steps, axis=0)
+        track = pd.DataFrame({"frame": frames, "y": points[:, 0], "x": points[:, 1]})
+        calls.append(str(answer(track)))
+    unknown = sorted(set(calls) - {"diffusive", "directed"})
+    if unknown:
+        raise Wrong(f"return 'diffusive' or 'directed', not {unknown[0]!r}")
+    correct = float(np.mean(np.array(calls) == np.array(truth)))
+    if correct >= 0.85:
+        return f"{correct:.0%} of 16 hidden tracks classified correctly"
+    if len(set(calls)) == 1:
+        raise Wrong(
+            f"every hidden track was called {calls[0]!r}: fit the slope of log MSD against "
+            "log lag and compare it with 1 (diffusion) and 2 (directed)"
+        )
+    raise Wrong(
+        f"only {correct:.0%} of 16 hidden tracks classified correctly: is your threshold on the "
+        "MSD slope between 1 and 2? Use short lags (up to about 10 frames)"
+    )

@@ -81,6 +81,20 @@ TEMPLATES = {
             "notebooks/06_cnn_classification.ipynb",
         ),
         Template(
+            "tracking",
+            "track dividing nuclei in a time-lapse, scored with the CTC measures (CTC layout)",
+            ("ctc_fluo_n2dh_gowt1",),
+            "ctc_fluo_n2dh_gowt1",
+            "notebooks/11_cells_in_time.ipynb",
+        ),
+        Template(
+            "public-data",
+            "a small pinned slice of a public OME-Zarr image (e.g. IDR), with an offline twin",
+            (),
+            None,
+            "notebooks/00_course_overview.ipynb",
+        ),
+        Template(
             "own-photos",
             "your own phone/Foldscope photos: ingest with lowcost-capture, QC, classify",
             (),
@@ -116,9 +130,14 @@ def resolve_dataset(template: Template, dataset: str | None) -> str | None:
     """Return the dataset to use, or raise :class:`ProjectError` with suggestions."""
     if not template.datasets:
         if dataset is not None:
+            where = (
+                "it fetches a public image you choose (see its README)"
+                if template.name == "public-data"
+                else "it uses your own photos (the starter notebook says where to put them)"
+            )
             raise ProjectError(
-                f"the {template.name} template uses your own photos, not a registry dataset; "
-                "drop --dataset (the starter notebook says where to put the photos)"
+                f"the {template.name} template does not use a registry dataset: {where}; "
+                "drop --dataset"
             )
         return None
     if dataset is None:

@@ -269,6 +269,50 @@ BIB = {
   year    = {2018},
   doi     = {10.7717/peerj.4568}
 }""",
+    "ker2018c2c12": """@article{ker2018c2c12,
+  author  = {Ker, Dai Fei Elmer and Eom, Sungeun and Sanami, Sho and Bise, Ryoma and
+             Pascale, Corinne and Yin, Zhaozheng and Huh, Seung-il and Osuna-Highley, Elvira and
+             Junkers, Silvina N. and Helfrich, Casey J. and others and Kanade, Takeo and
+             Weiss, Lee E. and Campbell, Phil G.},
+  title   = {Phase contrast time-lapse microscopy datasets with automated and manual cell
+             tracking annotations},
+  journal = {Scientific Data},
+  volume  = {5},
+  pages   = {180237},
+  year    = {2018},
+  doi     = {10.1038/sdata.2018.237}
+}""",
+    "fukai2023laptrack": """@article{fukai2023laptrack,
+  author  = {Fukai, Yohsuke T. and Kawaguchi, Kyogo},
+  title   = {{LapTrack}: linear assignment particle tracking with tunable metrics},
+  journal = {Bioinformatics},
+  volume  = {39},
+  number  = {1},
+  pages   = {btac799},
+  year    = {2023},
+  doi     = {10.1093/bioinformatics/btac799}
+}""",
+    "maska2023ctc": """@article{maska2023ctc,
+  author  = {Ma{\\v{s}}ka, Martin and Ulman, Vladim{\\'i}r and Delgado-Rodriguez, Pablo and
+             others and Ortiz-de-Sol{\\'o}rzano, Carlos},
+  title   = {The Cell Tracking Challenge: 10 years of objective benchmarking},
+  journal = {Nature Methods},
+  volume  = {20},
+  pages   = {1010--1020},
+  year    = {2023},
+  doi     = {10.1038/s41592-023-01879-y}
+}""",
+    "ulman2017ctc": """@article{ulman2017ctc,
+  author  = {Ulman, Vladim{\\'i}r and Ma{\\v{s}}ka, Martin and Magnusson, Klas E. G. and
+             others and Ortiz-de-Sol{\\'o}rzano, Carlos},
+  title   = {An objective comparison of cell-tracking algorithms},
+  journal = {Nature Methods},
+  volume  = {14},
+  number  = {12},
+  pages   = {1141--1152},
+  year    = {2017},
+  doi     = {10.1038/nmeth.4473}
+}""",
     "cybulski2014foldscope": """@article{cybulski2014foldscope,
   author  = {Cybulski, James S. and Clements, James and Prakash, Manu},
   title   = {Foldscope: Origami-Based Paper Microscope},
@@ -297,6 +341,7 @@ ZENODO_MEDMNIST = "https://zenodo.org/records/10519652/files"
 BSCCM_DOI = "10.5061/dryad.sxksn038s"
 BCCD_COMMIT = "d272fb14cdff6e473fafeeeba32aba5f560e9e43"
 BCCD_RAW = f"https://github.com/Shenggan/BCCD_Dataset/raw/{BCCD_COMMIT}"
+LAPTRACK_COMMIT = "97943e8b61a5fa6e9cdabf2968037c4b1f8cbf32"
 NUCLEUSNET_COMMIT = "654b7f771e0e4948390ad0bb16334e3480217339"
 FOLDSCOPE_COMMIT = "f70dcfe186e08e458ddc59b8c97b20ba6485a20f"
 FOLDSCOPE_RAW = f"https://github.com/prithvi-sinha/foldscope/raw/{FOLDSCOPE_COMMIT}"
@@ -965,6 +1010,77 @@ _DATASET_LIST = [
             "source zip and the recorded parameters."
         ),
         derived_from="malaria_cells",
+    ),
+    Dataset(
+        name="c2c12_laptrack_small",
+        title="C2C12 myoblast time-lapse, 10 frames with segmentations (laptrack sample)",
+        description=(
+            "10 phase-contrast frames (234 x 234 px, uint8) of C2C12 mouse myoblasts, every 10th "
+            "frame of one sequence of Ker et al. 2018 (imaged every 5 min, so 50 min apart), "
+            "with per-frame instance labels drawn by the laptrack authors; cells move and "
+            "divide. Label numbers are not kept from frame to frame: linking them is the task."
+        ),
+        homepage="https://osf.io/ysaq2/",
+        licence="CC-BY-4.0",
+        licence_url="https://creativecommons.org/licenses/by/4.0/",
+        citation_key="ker2018c2c12",
+        bibtex=_bib("ker2018c2c12", "fukai2023laptrack"),
+        classes=(),
+        files=(
+            RemoteFile(
+                "data_small.npz",
+                "https://raw.githubusercontent.com/yfukai/laptrack/"
+                f"{LAPTRACK_COMMIT}/docs/examples/cell_segmentation_data/data_small.npz",
+                "sha256:48040529876dcc9142c5b1b0448c8773c1657d2b14a2807b32ea911e8362f3e9",
+                345_211,
+                note=(
+                    "laptrack publishes md5:be37bfb4da12f47b6e3146d22fb80290 for this file "
+                    "(laptrack.datasets); the sha256 is of the git blob at the pinned commit."
+                ),
+            ),
+        ),
+        auth=None,
+        kind="segmentation",
+        notes=(
+            "A sub-sample of the full OSF project (48 sequences of about 3.5 days with manual "
+            "lineages, https://osf.io/ysaq2/), which has no per-file hashes to pin; npz keys "
+            "'images' and 'labels', both (10, 234, 234) uint8."
+        ),
+    ),
+    Dataset(
+        name="ctc_fluo_n2dh_gowt1",
+        title="Cell Tracking Challenge Fluo-N2DH-GOWT1 (manual download, opt-in, not open)",
+        description=(
+            "GFP-tagged Oct4 nuclei of GOWT1 mouse embryonic stem cells, 2D+t confocal "
+            "time-lapse (1024 x 1024 px, 8-bit, about 0.24 um/px, 5 min between frames), two "
+            "training sequences with tracking ground truth (TRA masks + man_track.txt) and "
+            "gold-standard segmentations (SEG) for some frames, in the CTC folder layout."
+        ),
+        homepage="https://celltrackingchallenge.net/2d-datasets/",
+        licence=(
+            "CTC conditions of use (not an open licence): cite the CTC papers; public use "
+            "outside the challenge needs the data provider's permission; commercial use needs "
+            "explicit permission"
+        ),
+        licence_url="https://celltrackingchallenge.net/datasets/",
+        citation_key="maska2023ctc",
+        bibtex=_bib("maska2023ctc", "ulman2017ctc"),
+        classes=(),
+        files=(),
+        auth=None,
+        kind="manual",
+        notes=(
+            "Opt-in only, never in a classroom pack or on the course website. Read the "
+            "conditions of use at https://celltrackingchallenge.net/datasets/ (bottom of the "
+            "page): cite Maska et al. 2023 and Ulman et al. 2017; any public use outside the "
+            "challenge needs permission from the data provider (Dr. E. Bartova, Institute of "
+            "Biophysics, Brno); commercial use needs explicit permission. If you accept them, "
+            "download the training set http://data.celltrackingchallenge.net/training-datasets/"
+            "Fluo-N2DH-GOWT1.zip in your browser, unzip it, then run `course-data import "
+            "ctc_fluo_n2dh_gowt1 PATH/TO/Fluo-N2DH-GOWT1`. The CTC publishes no hash: the "
+            "import records the sha256 of every file. Without the import, lecture 11 uses the "
+            "synthetic twin (same layout)."
+        ),
     ),
     Dataset(
         name="foldscope_ascaris",

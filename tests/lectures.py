@@ -15,4 +15,5 @@ LECTURES = [
     "08_your_own_data",
     "09_unsupervised_learning",
     "10_computational_microscopy",
+    "11_cells_in_time",
 ]

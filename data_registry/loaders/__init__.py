@@ -16,6 +16,7 @@ from data_registry.loaders.malaria import load_malaria_subset
 from data_registry.loaders.photos import load_foldscope_photos
 from data_registry.loaders.samples import load_sample, sample_info
 from data_registry.loaders.segmentation import load_segmentation
+from data_registry.loaders.tracking import load_timelapse, load_tracking, read_ctc_sequence
 
 __all__ = [
     "export_imagefolder",
@@ -27,5 +28,8 @@ __all__ = [
     "load_nuclei_crops",
     "load_sample",
     "load_segmentation",
+    "load_timelapse",
+    "load_tracking",
+    "read_ctc_sequence",
     "sample_info",
 ]

@@ -36,6 +36,8 @@ TWIN_MODULES: dict[str, str] = {
     "foldscope_photos": "foldscope",
     "malaria_cells": "malaria",
     "malaria_subset": "malaria",
+    "ctc_fluo_n2dh_gowt1": "ctc_tracking",
+    "c2c12_laptrack_small": "c2c12",
 }
 
 
