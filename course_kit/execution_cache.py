@@ -209,9 +209,15 @@ class ExecutionCache:
         changed = [part for part in ("code", "kit", "versions", "course_data")
                    if old.get(part) != key[part]]  # fmt: skip
         if changed:
+            detail = ""
+            if "versions" in changed and stored.get("installed"):
+                before, now = set(stored["installed"]), set(installed_versions())
+                moved = sorted({line.split("==")[0] for line in before ^ now})
+                if moved:
+                    detail = f" ({', '.join(moved[:5])}{', ...' if len(moved) > 5 else ''})"
             names = {"kit": "kit packages", "versions": "package versions",
                      "course_data": "COURSE_DATA", "code": "code"}  # fmt: skip
-            return False, "changed: " + ", ".join(names[p] for p in changed)
+            return False, "changed: " + ", ".join(names[p] for p in changed) + detail
         stale = stale_data_sources(stored.get("data_sources", {}), key["course_data"])
         if stale:
             return False, "data source changed: " + "; ".join(stale)
@@ -227,7 +233,12 @@ class ExecutionCache:
         from jupyter_cache.base import CacheBundleIn
 
         record_nb = merge_outputs(source_nb, executed)
-        record = {"key": key, "data_sources": data_sources(executed), **measurements}
+        record = {
+            "key": key,
+            "data_sources": data_sources(executed),
+            "installed": list(installed_versions()),  # to say which package changed
+            **measurements,
+        }
         self._cache.cache_notebook_bundle(
             CacheBundleIn(
                 record_nb,
