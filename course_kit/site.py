@@ -86,6 +86,9 @@ class BuildReport:
         Warning lines of the Jupyter Book log.
     jobs : int
         Notebooks executed at once.
+    source_log : pathlib.Path or None
+        The data-source log the kernels wrote (``COURSE_DATA_LOG``): which source every
+        dataset load used, and every fall-back to a twin.
     """
 
     html_dir: Path
@@ -98,6 +101,7 @@ class BuildReport:
     execute: bool = True
     warnings: list[str] = field(default_factory=list)
     jobs: int = 1
+    source_log: Path | None = None
 
     def _with_status(self, status: str) -> list[Path]:
         return [
@@ -142,6 +146,23 @@ class BuildReport:
         """Stalls the watchdog caught, by notebook."""
         return {nb: o.stalls for nb, o in self.outcomes.items() if o.stalls}
 
+    @property
+    def fallbacks(self) -> list[dict]:
+        """Loads in this build that wanted real data and fell back to a twin (or got part of it)."""
+        from data_registry.fallbacks import fallbacks
+
+        log = self.source_log
+        return fallbacks(log) if log is not None and log.is_file() else []
+
+    def sources_markdown(self) -> str:
+        """Markdown table of the data source of every load, by notebook (job summaries)."""
+        from data_registry.fallbacks import summary_markdown
+
+        log = self.source_log
+        if log is None or not log.is_file():
+            return "No dataset loads were recorded in this build (notebooks came from the cache).\n"
+        return summary_markdown(log)
+
     def as_dict(self, root: Path) -> dict:
         """Return the report as JSON-friendly data (paths relative to ``root``)."""
 
@@ -165,6 +186,7 @@ class BuildReport:
             "returncode": self.returncode,
             "execute": self.execute,
             "data_sources": {k: [rel(p) for p in v] for k, v in self.data_sources.items()},
+            "fallbacks": self.fallbacks,
             "course_data": os.environ.get("COURSE_DATA", "auto"),
             "warnings": list(self.warnings),
             "execution_seconds": {rel(p): round(t, 1) for p, t in self.execution_seconds.items()},
@@ -257,6 +279,11 @@ class BuildReport:
                 "  notebooks (wall time; CPU time and peak memory of the kernel and its children):",
             ]
             lines.append(self.table(root))
+        for entry in self.fallbacks:
+            lines.append(
+                f"  WARNING: {entry.get('notebook') or 'a notebook'} wanted real "
+                f"{entry['dataset']} and used its twin: {entry.get('reason', '')}"
+            )
         for path, tail in self.failed.items():
             lines.append(f"\n--- {path.relative_to(root).as_posix()} failed:\n{tail}")
         if self.returncode != 0:
@@ -457,6 +484,11 @@ def build_site(
         for folder in (root / HTML, root / BUILD / ".doctrees", root / BUILD / "jupyter_execute"):
             shutil.rmtree(folder, ignore_errors=True)
     os.environ.setdefault("COURSE_DATA", "auto")  # the cache key and the kernels read it
+    # Every loader call in the kernels appends its data source (and any fall-back to a twin) here.
+    source_log = root / BUILD / "data_sources.jsonl"
+    source_log.parent.mkdir(parents=True, exist_ok=True)
+    source_log.unlink(missing_ok=True)
+    os.environ["COURSE_DATA_LOG"] = str(source_log)
     report = BuildReport(
         html_dir=root / HTML,
         pages=pages,
@@ -507,6 +539,7 @@ def build_site(
             sys.stdout.flush()
     report.returncode = process.wait()
     report.seconds = time.perf_counter() - start
+    report.source_log = source_log
 
     log = re.sub(r"\x1b\[[0-9;]*m", "", "".join(log_lines))
     report.warnings = [
@@ -608,6 +641,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"course-kit site: error: {error}", file=sys.stderr)
         return 2
     print(report.summary(root))
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_file:  # GitHub Actions: the job summary lists every data source and fall-back
+        with open(summary_file, "a", encoding="utf-8") as handle:
+            handle.write("## Course website build\n\n" + report.sources_markdown() + "\n")
     if args.report is not None:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         tmp = args.report.with_name(args.report.name + ".tmp")

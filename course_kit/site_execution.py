@@ -133,6 +133,8 @@ def _init_worker(environment: dict[str, str]) -> None:
 
 
 def _run(path: str, timeout, stall_seconds, in_temp) -> NotebookRun:
+    # The kernel inherits this: data_registry's source log names the notebook of each load.
+    os.environ["COURSE_KIT_NOTEBOOK"] = Path(path).name
     return run_notebook(Path(path), timeout=timeout, stall_seconds=stall_seconds, in_temp=in_temp)
 
 

@@ -329,3 +329,50 @@ def test_workflows_use_the_local_commands():
     command = "-m pytest -n 2 --dist loadgroup"
     assert f"python3 {command}" in tests
     assert command in (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_a_failed_real_download_falls_back_and_is_listed(tmp_path):
+    """A connected build whose download fails keeps the lecture (twin) and reports it."""
+    from registry_server import closed_port_url
+
+    root = tmp_path / "course"
+    shutil.copytree(REPO_ROOT / "book", root / "book", ignore=shutil.ignore_patterns("_build"))
+    shutil.copy(REPO_ROOT / "pyproject.toml", root / "pyproject.toml")
+    (root / "notebooks").mkdir()
+    lecture = _notebook(
+        [
+            nbformat.v4.new_markdown_cell("# A lecture"),
+            nbformat.v4.new_code_cell(
+                "from data_registry.loaders import load_sample\n"
+                "image = load_sample('human_mitosis')\nprint(image.shape)"
+            ),
+        ]
+    )
+    nbformat.write(lecture, root / "notebooks" / "lecture.ipynb")
+    (root / "toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nchapters:\n  - file: notebooks/lecture\n"
+    )
+    summary = tmp_path / "job-summary.md"
+    report_file = tmp_path / "report.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "course_kit", "site", "--root", str(root), "--toc", "toc.yml",
+         "--quiet", "--report", str(report_file)],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={
+            **os.environ,
+            "COURSE_DATA": "auto",
+            "COURSE_DATA_MIRROR": closed_port_url(),  # the real download fails
+            "COURSE_DATA_DIR": str(tmp_path / "cache"),
+            "GITHUB_STEP_SUMMARY": str(summary),
+        },
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads(report_file.read_text())
+    assert [entry["dataset"] for entry in report["fallbacks"]] == ["human_mitosis"]
+    assert report["fallbacks"][0]["notebook"] == "lecture.ipynb"
+    assert "wanted real human_mitosis and used its twin" in result.stdout
+    table = summary.read_text(encoding="utf-8")
+    assert "| lecture.ipynb | human_mitosis | twin | FELL BACK TO TWIN" in table
