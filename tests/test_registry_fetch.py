@@ -316,3 +316,28 @@ def test_fetch_record_writes_the_hash_of_unpinned_files(http_server, course_cach
     entry = json.loads(record.read_text())["nucleusnet_10k"]["train-00000-of-00001.parquet"]
     assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["bytes"] == len(data)
     assert registry.NUCLEUSNET_COMMIT in entry["url"]
+
+
+def test_tar_links_are_refused_on_every_python(tmp_path, monkeypatch):
+    """Without extraction filters (Python < 3.11.4, e.g. Debian 12) links are still refused."""
+    archive = tmp_path / "a.tar"
+    with tarfile.open(archive, "w") as handle:
+        data = b"fine\n"
+        info = tarfile.TarInfo("folder/ok.txt")
+        info.size = len(data)
+        handle.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo("folder/escape")
+        link.type = tarfile.SYMTYPE
+        link.linkname = "/etc/passwd"
+        handle.addfile(link)
+    monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    with pytest.raises(fetch.CorruptArchiveError, match="link or special file"):
+        fetch.unpack_archive(archive, "tar", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    clean = tmp_path / "b.tar"
+    with tarfile.open(clean, "w") as handle:
+        info = tarfile.TarInfo("folder/ok.txt")
+        info.size = len(data)
+        handle.addfile(info, io.BytesIO(data))
+    out = fetch.unpack_archive(clean, "tar", tmp_path / "out2")
+    assert (out / "folder" / "ok.txt").read_bytes() == data
