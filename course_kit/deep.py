@@ -43,6 +43,7 @@ __all__ = [
     "grad_cam",
     "load_classifier",
     "make_learner",
+    "network_input",
     "oversampling_weights",
     "plot_first_layer_filters",
     "predict_image",
@@ -882,6 +883,31 @@ def predict_image(path_or_array, model_path):
 # --------------------------------------------------------------------------------------
 
 
+def network_input(learn, item):
+    """Prepare one image exactly as the network sees it: a batch of one, and a displayable copy.
+
+    Parameters
+    ----------
+    learn : fastai.learner.Learner
+        A trained image classifier.
+    item : str, Path, numpy.ndarray or PILImage
+        The image.
+
+    Returns
+    -------
+    batch : torch.Tensor
+        Shape ``(1, channels, height, width)``, resized and normalised like the training data.
+    image : numpy.ndarray
+        The same image decoded back to uint8 RGB ``(height, width, 3)``, for display.
+    """
+    pil_image = item if hasattr(item, "to_thumb") else _as_pil_image(item)
+    test_dl = learn.dls.test_dl([pil_image], num_workers=0)
+    (batch,) = test_dl.one_batch()[:1]
+    decoded = test_dl.decode((batch,))[0][0]
+    image = decoded.permute(1, 2, 0).cpu().numpy()
+    return batch, np.clip(image, 0, 255).astype(np.uint8)
+
+
 def grad_cam(learn, item, target: int | None = None, layer=None):
     """Grad-CAM heat map: which parts of the image drove the score of one class.
 
@@ -916,9 +942,7 @@ def grad_cam(learn, item, target: int | None = None, layer=None):
 
     model = learn.model.eval()
     layer = learn.model[0] if layer is None else layer
-    pil_image = item if hasattr(item, "to_thumb") else _as_pil_image(item)
-    test_dl = learn.dls.test_dl([pil_image], num_workers=0)
-    (batch,) = test_dl.one_batch()[:1]
+    batch, image = network_input(learn, item)
     store = {}
 
     def keep_activations(module, inputs, output):
@@ -943,13 +967,12 @@ def grad_cam(learn, item, target: int | None = None, layer=None):
     cam = F.interpolate(cam[None, None], size=(height, width), mode="bilinear", align_corners=False)
     cam = cam[0, 0].cpu().numpy()
     cam = cam / cam.max() if cam.max() > 0 else cam
-    decoded = test_dl.decode((batch,))[0][0]
-    image = decoded.permute(1, 2, 0).cpu().numpy()
-    image = np.clip(image, 0, 255).astype(np.uint8)
     return cam, image, predicted
 
 
-def show_grad_cams(learn, items, true_labels=None, ncols=4, alpha=0.5, figsize=None):
+def show_grad_cams(
+    learn, items, true_labels=None, ncols=4, alpha=0.5, figsize=None, cam_function=None
+):
     """Show images and their Grad-CAM overlays side by side, titled with the prediction.
 
     Parameters
@@ -966,6 +989,9 @@ def show_grad_cams(learn, items, true_labels=None, ncols=4, alpha=0.5, figsize=N
         Opacity of the heat map (default 0.5).
     figsize : tuple of float, optional
         Figure size.
+    cam_function : callable, optional
+        ``cam_function(learn, item) -> (heatmap, image, predicted)``, like :func:`grad_cam`
+        (the default); lets a lecture plot its own implementation.
 
     Returns
     -------
@@ -973,6 +999,7 @@ def show_grad_cams(learn, items, true_labels=None, ncols=4, alpha=0.5, figsize=N
     """
     import matplotlib.pyplot as plt
 
+    cam_function = grad_cam if cam_function is None else cam_function
     items = list(items)
     if not items:
         raise ValueError("items is empty: pass at least one image.")
@@ -984,7 +1011,7 @@ def show_grad_cams(learn, items, true_labels=None, ncols=4, alpha=0.5, figsize=N
         ax.set_axis_off()
     vocab = [str(name) for name in learn.dls.vocab]
     for index, item in enumerate(items):
-        heatmap, image, predicted = grad_cam(learn, item)
+        heatmap, image, predicted = cam_function(learn, item)
         row, col = divmod(index, ncols)
         image_ax, cam_ax = axes[row, 2 * col], axes[row, 2 * col + 1]
         image_ax.imshow(image)

@@ -158,3 +158,26 @@ def test_syllabus_schedule_covers_every_lecture():
     assert "| Week / session | Lecture | Time in class |" in syllabus
     for number in range(11):
         assert re.search(rf"(?m)^\| [0-9.]+ \| {number} ", syllabus), f"lecture {number}"
+
+
+NOTEBOOK_GLOSSARY_LINK = re.compile(r"\]\(\.\./book/glossary\.md#term-([^)\s]+)\)")
+
+
+def test_glossary_links_in_notebooks_name_existing_terms():
+    glossary = (BOOK / "glossary.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```\{glossary\}\n(.*?)```", glossary, flags=re.S)
+    slugs = {
+        re.sub(r"[^a-z0-9]+", "-", t.strip().lower()).strip("-")
+        for block in blocks
+        for t in GLOSSARY_TERM.findall(block)
+    }
+    linked, problems = 0, []
+    for path in sorted((REPO_ROOT / "notebooks").glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            for slug in NOTEBOOK_GLOSSARY_LINK.findall(cell.source):
+                linked += 1
+                if slug not in slugs:
+                    problems.append(f"{path.name}: #term-{slug}")
+    assert linked >= 50, f"only {linked} glossary links in the lecture notebooks"
+    assert not problems, "glossary links to terms that do not exist:\n" + "\n".join(problems)

@@ -208,6 +208,26 @@ def test_grad_cam_highlights_the_disc(trained, tiny_folder):
     assert 0 <= heatmap.min() and heatmap.max() <= 1
     assert image.dtype == np.uint8
     assert predicted in (0, 1)
+    batch, shown = deep.network_input(trained, image_file)
+    assert tuple(batch.shape) == (1, 3, *image.shape[:2])
+    assert np.array_equal(shown, image)
+
+
+def test_show_grad_cams_plots_a_lecture_s_own_cam_function(trained, tiny_folder):
+    import matplotlib.pyplot as plt
+
+    files = sorted((tiny_folder / "valid" / "bright").glob("*.png"))[:2]
+    calls = []
+
+    def flat_cam(learn, item):
+        batch, image = deep.network_input(learn, item)
+        calls.append(item)
+        return np.full(image.shape[:2], 0.5), image, 1
+
+    fig = deep.show_grad_cams(trained, files, cam_function=flat_cam)
+    assert calls == files
+    assert [ax.get_title(loc="left") for ax in fig.axes[::2]] == ["pred: dark"] * 2
+    plt.close(fig)
 
 
 def test_class_weights_and_oversampling():
