@@ -30,7 +30,8 @@ def archive(tmp_path_factory):
 def test_twin_archive_layout(archive, tmp_path):
     with tarfile.open(archive) as tar:  # gzip-compressed tar under the Dryad chunk name
         names = tar.getnames()
-        tar.extractall(tmp_path, filter="data")
+        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # Python >= 3.11.4
+        tar.extractall(tmp_path, **safe)
     root = tmp_path / "BSCCMNIST-tiny"
     for member in ("BSCCM_global_metadata.json", "BSCCM_index.csv", "BSCCM_surface_markers.csv"):
         assert f"BSCCMNIST-tiny/{member}" in names

@@ -48,7 +48,7 @@ def test_bbbc048_twin_layout(bbbc048):
 def mini(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("mini")
     paths = make_twin("jurkat_mini", folder)
-    assert "manifest.csv" in paths and len(paths) == 601
+    assert {"manifest.csv", "derivation.json"} <= set(paths) and len(paths) == 602
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no leftovers
     return folder
 
