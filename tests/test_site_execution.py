@@ -305,7 +305,11 @@ def test_notebooks_run_in_parallel_and_are_cached_once(tmp_path):
     a, b = tmp_path / "a.started", tmp_path / "b.started"
     first = _write(tmp_path / "first.ipynb", _rendezvous_cell(a, b))
     second = _write(tmp_path / "second.ipynb", _rendezvous_cell(b, a))
-    third = _write(tmp_path / "third.ipynb", "import numpy as np\nx = np.ones(10_000_000)")
+    # holds 80 MB for 3 s, so the memory sampler sees it even on a loaded machine
+    third = _write(
+        tmp_path / "third.ipynb",
+        "import time\nimport numpy as np\nx = np.ones(10_000_000)\ntime.sleep(3)",
+    )
     cache = tmp_path / "cache"
     outcomes = site_execution.execute_notebooks(
         [first, second, third], cache, root=tmp_path, jobs=2, timeout=300, quiet=True
