@@ -111,6 +111,14 @@ def cli_entry(prog: str) -> Callable:
                 sys.stdout = stdout
                 _silence_stdout()
                 return EXIT_SIGPIPE
+            except SystemExit:  # argparse's --help and usage errors leave from inside main
+                try:
+                    sys.stdout.flush()
+                except (PipeClosed, BrokenPipeError):
+                    sys.stdout = stdout
+                    _silence_stdout()
+                    return EXIT_SIGPIPE
+                raise
             except Terminated:
                 try:
                     print(f"{prog}: terminated", file=sys.stderr)

@@ -590,9 +590,11 @@ def test_every_command_line_survives_a_reader_that_is_gone(course_cache, argv):
     """All three commands, writing into a pipe whose reader has already gone (`| true`)."""
     read_end, write_end = os.pipe()
     os.close(read_end)
+    env = subprocess_env(course_cache)
+    env.pop("PYTHONUNBUFFERED", None)  # buffered, as for users: the pipe fails at the last flush
     try:
         child = subprocess.Popen(
-            [PYTHON, *argv], env=subprocess_env(course_cache), stdout=write_end,
+            [PYTHON, *argv], env=env, stdout=write_end,
             stderr=subprocess.PIPE,
         )  # fmt: skip
     finally:
