@@ -96,7 +96,10 @@ def detect_nuclei(
         else:
             level = float(threshold)
         mask = smooth > level
-        mask = morphology.remove_small_objects(mask, max_size=min_area - 1)
+        try:
+            mask = morphology.remove_small_objects(mask, max_size=min_area - 1)
+        except TypeError:  # scikit-image < 0.26 (Colab has 0.25): no max_size yet
+            mask = morphology.remove_small_objects(mask, min_size=min_area)
         if split_touching:
             distance = ndimage.distance_transform_edt(mask)
             peaks = feature.peak_local_max(
