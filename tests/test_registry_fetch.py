@@ -286,21 +286,6 @@ def test_twin_served_over_http_goes_through_the_real_path(
     assert images and images == masks
 
 
-def test_complete_partial_from_a_crashed_run_is_used(http_server, course_cache, monkeypatch):
-    data = payload(3000)
-    register(
-        monkeypatch,
-        "crashed",
-        [dict(name="c.bin", url=http_server.url("/c"), known_hash=sha256(data), size=len(data))],
-    )
-    http_server.add_bytes("/c", data)
-    partial = cache.partial_path("crashed", "c.bin")
-    partial.parent.mkdir(parents=True)
-    partial.write_bytes(data)  # everything arrived, the process died before the rename
-    assert fetch.fetch_dataset("crashed", progressbar=False)["c.bin"].read_bytes() == data
-    assert http_server.gets("/c")[0]["Range"] == f"bytes={len(data)}-"
-
-
 def test_fetch_record_writes_the_hash_of_unpinned_files(http_server, course_cache, monkeypatch):
     import hashlib
     import json
