@@ -55,3 +55,32 @@ def pytest_collection_modifyitems(config, items):
     worker runs the rest of the suite.
     """
     items.sort(key=lambda item: item.get_closest_marker("site") is None)
+
+
+_UNGROUPED = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
+def pytest_collection_modifyitems_check_groups(config, items):
+    """Notice when ``--dist loadgroup`` silently stopped grouping tests.
+
+    Tests marked ``xdist_group`` share a server or the site build and must run on one worker.
+    With pytest 9.2 and pytest-xdist 3.8 the group suffix of the test id no longer takes effect
+    (pytest-dev/pytest-xdist#1386): such tests were spread over both workers and failed in ways
+    that looked like bugs in the code under test. Now each of them fails with the reason.
+    """
+    if not getattr(config.option, "loadgroup", False):  # set on xdist workers only
+        return
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None and "@" not in item.nodeid:
+            item.stash[_UNGROUPED] = (
+                f"--dist loadgroup did not group this test with pytest {pytest.__version__}; "
+                "install the pytest version pinned in pyproject.toml's test extra"
+            )
+
+
+def pytest_runtest_setup(item):
+    """Fail a grouped test that xdist could not keep on one worker (see above)."""
+    reason = item.stash.get(_UNGROUPED, None)
+    if reason:
+        pytest.fail(reason, pytrace=False)
