@@ -3,14 +3,20 @@
 Each subcommand lives in its own module that exposes ``add_parser(subparsers)``; the parser
 it adds sets ``func`` (called with the parsed arguments, returns the exit code).
 
-=============  =========================  =====================================================
-subcommand     module                     what it does
-=============  =========================  =====================================================
-site           course_kit.site            build the course website (Jupyter Book)
-new-project    course_kit.projects        start a student project from a template
-exercises      course_kit.exercises       generate student/instructor notebooks, check drift
-set-repo       course_kit.repo            point launch buttons and Colab cells at a fork
-=============  =========================  =====================================================
+==============  ============================  ====================================================
+subcommand      module                        what it does
+==============  ============================  ====================================================
+site            course_kit.site               build the course website (Jupyter Book)
+new-project     course_kit.projects           start a student project from the copier template
+update-project  course_kit.project_update     bring a newer template into a project (copier)
+exercises       course_kit.exercises          generate student/instructor notebooks, check drift
+set-repo        course_kit.repo               point launch buttons and Colab cells at a fork
+==============  ============================  ====================================================
+
+The conventions every subcommand follows (as ``course-data`` and ``lowcost-capture`` do):
+``--version``; a usage error is one line on stderr and exit status 2
+(:class:`course_kit.cli_format.OneLineErrorParser`); banners and progress go to stderr and
+results to stdout; every ``--help`` ends with an ``examples:`` section.
 """
 
 from __future__ import annotations
@@ -20,57 +26,39 @@ import importlib
 import sys
 
 from course_kit import __version__
+from course_kit.cli_format import EXIT_USAGE, OneLineErrorParser, examples_epilog
 from data_registry.console import cli_entry
 
-#: (subcommand, module, one-line help used when the module is not available)
+#: (subcommand, module that registers it), in the order ``--help`` lists them.
 SUBCOMMANDS = (
-    ("site", "course_kit.site", "build the course website into book/_build/html"),
-    ("new-project", "course_kit.projects", "start a student project from a template"),
-    ("exercises", "course_kit.exercises", "generate student and instructor exercise notebooks"),
-    ("set-repo", "course_kit.repo", "point launch buttons and Colab cells at your fork"),
+    ("site", "course_kit.site"),
+    ("new-project", "course_kit.projects"),
+    ("update-project", "course_kit.project_update"),
+    ("exercises", "course_kit.exercises"),
+    ("set-repo", "course_kit.repo"),
+)
+
+EXAMPLES = (
+    "course-kit site                              # build the website into book/_build/html",
+    "course-kit new-project my-nuclei --template segmentation",
+    "course-kit exercises build",
+    "course-kit set-repo my-lab/cell-imaging-2026",
+    "course-kit SUBCOMMAND --help                 # options and examples of one subcommand",
 )
 
 
-def _unavailable(name: str, module: str, reason: str):
-    def run(args: argparse.Namespace) -> int:
-        print(
-            f"course-kit {name}: not available in this version of the course kit "
-            f"({module} could not be imported: {reason}).",
-            file=sys.stderr,
-        )
-        return 2
-
-    return run
-
-
 def build_parser() -> argparse.ArgumentParser:
-    """Build the ``course-kit`` argument parser with every subcommand registered.
-
-    Subcommand modules are imported here, one by one; a module that is missing (or fails
-    to import) is registered as a subcommand that explains this and exits with status 2.
-    """
-    parser = argparse.ArgumentParser(
+    """Build the ``course-kit`` argument parser with every subcommand registered."""
+    parser = OneLineErrorParser(
         prog="course-kit",
         description="Course operations for the cell-imaging data-science teaching kit.",
+        epilog=examples_epilog(EXAMPLES),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"course-kit {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, module_name, help_text in SUBCOMMANDS:
-        try:
-            module = importlib.import_module(module_name)
-            add_parser = module.add_parser
-        except ModuleNotFoundError as error:
-            if error.name != module_name:
-                raise  # the module exists but one of its own imports is missing: a real bug
-            reason = "module not installed"
-        except AttributeError:
-            reason = "it has no add_parser()"
-        else:
-            add_parser(subparsers)
-            continue
-        stub = subparsers.add_parser(name, help=f"{help_text} (not available in this version)")
-        stub.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-        stub.set_defaults(func=_unavailable(name, module_name, reason))
+    for _name, module_name in SUBCOMMANDS:
+        importlib.import_module(module_name).add_parser(subparsers)
     return parser
 
 
@@ -80,8 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
+        print("course-kit: error: choose a subcommand (see course-kit --help)", file=sys.stderr)
+        return EXIT_USAGE
     return int(args.func(args) or 0)
 
 

@@ -29,6 +29,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from course_kit.cli_format import examples_epilog
+
 SOLUTION_TAG = "solution"
 BEGIN_MARKER = "# BEGIN SOLUTION"
 END_MARKER = "# END SOLUTION"
@@ -359,11 +361,14 @@ def _find_root(start: Path | None) -> Path:
     )
 
 
-_GRADE_EXAMPLES = """examples:
-  course-kit exercises build
-  course-kit exercises check
-  course-kit exercises grade submissions/*.ipynb -o grades.csv
-"""
+_EXAMPLES = {
+    "build": ("course-kit exercises build", "course-kit exercises build --root path/to/course"),
+    "check": ("course-kit exercises check   # exit status 1 when a generated file is stale",),
+    "grade": (
+        "course-kit exercises grade alice.ipynb bob.ipynb -o grades.csv",
+        "course-kit exercises grade submitted/*.ipynb --timeout 120",
+    ),
+}
 
 
 def add_parser(subparsers) -> None:
@@ -379,7 +384,7 @@ def add_parser(subparsers) -> None:
             "differs from what its source produces; `grade` runs submitted notebooks and "
             "grades them from the checks' signed records."
         ),
-        epilog=_GRADE_EXAMPLES,
+        epilog=examples_epilog(line for lines in _EXAMPLES.values() for line in lines),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -387,7 +392,13 @@ def add_parser(subparsers) -> None:
         ("build", "write the generated notebooks from the sources"),
         ("check", "exit 1 if a generated notebook is missing or out of date"),
     ):
-        sub = actions.add_parser(action, help=help_text, description=help_text)
+        sub = actions.add_parser(
+            action,
+            help=help_text,
+            description=help_text,
+            epilog=examples_epilog(_EXAMPLES[action]),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         sub.add_argument("--root", type=Path, default=None, help="course repository root")
         sub.set_defaults(func=run)
     grade = actions.add_parser(
@@ -399,7 +410,7 @@ def add_parser(subparsers) -> None:
             "this run (printed check lines are ignored: a print() cannot fake them). The "
             "submissions are not modified. Prints a table and, with -o, writes a CSV."
         ),
-        epilog="example:\n  course-kit exercises grade alice.ipynb bob.ipynb -o grades.csv",
+        epilog=examples_epilog(_EXAMPLES["grade"]),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     grade.add_argument("notebooks", nargs="+", type=Path, help="submitted .ipynb files")

@@ -1,24 +1,23 @@
-"""``course-kit new-project``: a ready-to-run student project folder from a template.
+"""``course-kit new-project``: a ready-to-run student project folder, rendered by copier.
 
-Templates live in ``course_kit/templates/``: ``common/`` holds the files every project
-gets (environment files, ``.gitignore``, report outline), ``<template>/`` the files of one
-kind of project (README with a research-question scaffold, a starter notebook, a tiny test).
-Every template file ends in ``.tmpl``; the suffix is dropped and ``{{ key }}`` placeholders
-are filled in. A file ending in ``.pct.py.tmpl`` is a notebook written in the jupytext
-"percent" format and becomes an ``.ipynb`` notebook (without outputs). Files in ``common/``
-whose name starts with ``_`` are snippets that other templates include through
-placeholders of the same name, and a file named ``dot-X.tmpl`` becomes ``.X``.
+The template is a copier template inside the package, ``course_kit/project_template/``:
+``copier.yml`` (the questions: project name, kind of project, dataset, author, licence, GitHub
+repository), ``project/`` (the files every project gets) and ``includes/`` (what differs
+between the kinds of project: README with a research-question scaffold, a starter notebook
+written in jupytext's percent format, a tiny test). copier writes ``.copier-answers.yml`` into
+the project, so that ``course-kit update-project`` (or ``copier update``) can later bring in a
+newer template and keep the student's own edits; :mod:`course_kit.template_history` keeps the
+template versions copier compares.
 
-The project is written into a hidden temporary folder next to its destination and renamed
-into place at the end, so a failure never leaves a half-made project, and an existing
-folder is never overwritten.
+The project is rendered into a hidden temporary folder next to its destination and renamed into
+place at the end, so a failure never leaves a half-made project, and an existing folder is never
+overwritten.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
-import json
 import os
 import re
 import shutil
@@ -27,14 +26,16 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from course_kit import repo
-from course_kit.colab import colab_cell_source
+from course_kit import repo, template_history
+from course_kit.cli_format import examples_epilog
 
-TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
-COMMON = "common"
-TEMPLATE_SUFFIX = ".tmpl"
-NOTEBOOK_SUFFIX = ".pct.py"
-_PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
+#: Licences a project can choose (the ``licence`` question of ``copier.yml``; first: default).
+LICENCES = (
+    "BSD-3-Clause (code) and CC-BY-4.0 (text, figures)",
+    "MIT",
+    "CC-BY-4.0",
+    "not chosen yet",
+)
 _NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 
 
@@ -165,121 +166,78 @@ def resolve_dataset(template: Template, dataset: str | None) -> str | None:
     )
 
 
-def _badges(template: Template, github: str | None) -> str:
-    if github:
-        binder = repo.binder_url("notebooks/01_start.ipynb", github, "main")
-        colab = repo.colab_url("notebooks/01_start.ipynb", github, "main")
-        note = f"The badges open `notebooks/01_start.ipynb` of `{github}` (branch `main`)."
-    else:
-        binder = f"https://mybinder.org/v2/gh/{repo.REPOSITORY}/{repo.BRANCH}?urlpath=lab"
-        colab = repo.colab_url(template.lecture)
-        note = (
-            "Until you publish this project, the Binder badge opens the course environment "
-            f"({repo.repository_url()}: upload this folder there) and the Colab badge opens "
-            f"the lecture this project builds on (`{template.lecture}`). After pushing the "
-            "project to GitHub as OWNER/NAME, point both links at its "
-            "`notebooks/01_start.ipynb` (or start projects with `--github OWNER/NAME`)."
-        )
-    return (
-        f"[![Binder](https://mybinder.org/badge_logo.svg)]({binder}) "
-        f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab})"
-        f"\n\n{note}"
-    )
-
-
-def template_values(
-    name: str, template: Template, dataset: str | None, github: str | None
+def template_answers(
+    name: str,
+    template: Template,
+    dataset: str | None,
+    github: str | None = None,
+    author: str = "",
+    licence: str = LICENCES[0],
 ) -> dict[str, str]:
-    """Return the values filled into ``{{ key }}`` placeholders."""
-    values = {
+    """Return the answers to the questions of ``copier.yml`` (stored in ``.copier-answers.yml``).
+
+    Parameters
+    ----------
+    name : str
+        Project name (already validated).
+    template : Template
+        Kind of project.
+    dataset : str or None
+        Registry dataset (already resolved with :func:`resolve_dataset`).
+    github : str, optional
+        ``OWNER/NAME`` the student will push the project to.
+    author : str
+        The student's name.
+    licence : str
+        One of :data:`LICENCES`.
+
+    Returns
+    -------
+    dict
+        Question name to answer.
+    """
+    answers = {
         "project_name": name,
         "template": template.name,
-        "dataset": dataset or "",
-        "dataset_title": "",
-        "requirement": repo.pip_requirement(),
-        "course_url": repo.repository_url(),
-        "lecture": template.lecture,
-        "badges": _badges(template, github),
-        "colab_cell": colab_cell_source(),
-        "fluorescence": "False" if (dataset or "").startswith("bloodmnist") else "True",
+        "author": author,
+        "licence": licence,
+        "github": github or "",
     }
     if dataset:
         from data_registry.registry import DATASETS
 
-        values["dataset_title"] = DATASETS[dataset].title
-    for snippet in sorted((TEMPLATES_DIR / COMMON).glob(f"_*{TEMPLATE_SUFFIX}")):
-        key = snippet.name[1 : -len(TEMPLATE_SUFFIX)].replace(".md", "").replace(".", "_")
-        values[key] = render(snippet.read_text(encoding="utf-8"), values, snippet.name)
-    return values
+        answers.update(dataset=dataset, dataset_title=DATASETS[dataset].title)
+    return answers
 
 
-def render(text: str, values: dict[str, str], where: str = "template") -> str:
-    """Fill ``{{ key }}`` placeholders; an unknown key is an error (a template bug)."""
+def render_project(answers: dict[str, str], destination: Path) -> bool:
+    """Render the copier template with ``answers`` into the empty folder ``destination``.
 
-    def fill(match: re.Match) -> str:
-        key = match.group(1)
-        if key not in values:
-            raise KeyError(f"{where}: unknown placeholder {{{{ {key} }}}}")
-        return values[key]
-
-    return _PLACEHOLDER.sub(fill, text)
-
-
-def percent_to_notebook(text: str) -> dict:
-    """Convert a jupytext "percent" script into a notebook dict (no outputs).
-
-    ``# %%`` starts a code cell, ``# %% [markdown]`` a markdown cell whose lines lose their
-    leading ``# ``. Text before the first marker is ignored.
+    Returns
+    -------
+    bool
+        True when the project can be updated later (the template came from its git history),
+        False when git is missing and the template was rendered straight from the package.
     """
-    cells = []
-    current: dict | None = None
-    for line in text.splitlines():
-        if line.startswith("# %%"):
-            if current is not None:
-                cells.append(current)
-            kind = "markdown" if "[markdown]" in line else "code"
-            current = {"cell_type": kind, "lines": []}
-            continue
-        if current is None:
-            continue
-        if current["cell_type"] == "markdown":
-            line = line[2:] if line.startswith("# ") else line.lstrip("#")
-        current["lines"].append(line)
-    if current is not None:
-        cells.append(current)
-    notebook_cells = []
-    for index, cell in enumerate(cells):
-        source = "\n".join(cell["lines"]).strip("\n")
-        new = {"cell_type": cell["cell_type"], "id": str(index), "metadata": {}, "source": source}
-        if cell["cell_type"] == "code":
-            new.update(outputs=[], execution_count=None)
-        notebook_cells.append(new)
-    return {
-        "cells": notebook_cells,
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
+    import copier
 
-
-def _template_files(template: Template) -> dict[Path, Path]:
-    """Map output path (relative) to template file; the template's own files win."""
-    files: dict[Path, Path] = {}
-    for folder in (TEMPLATES_DIR / COMMON, TEMPLATES_DIR / template.name):
-        for path in sorted(folder.rglob(f"*{TEMPLATE_SUFFIX}")):
-            relative = path.relative_to(folder)
-            if folder.name == COMMON and relative.name.startswith("_"):
-                continue
-            target = relative.with_name(relative.name[: -len(TEMPLATE_SUFFIX)])
-            if target.name.startswith("dot-"):  # dotfiles are stored visibly in the package
-                target = target.with_name("." + target.name[len("dot-") :])
-            if target.name.endswith(NOTEBOOK_SUFFIX):
-                target = target.with_name(target.name[: -len(NOTEBOOK_SUFFIX)] + ".ipynb")
-            files[target] = path
-    return files
+    try:
+        source, tag = template_history.sync()
+    except template_history.TemplateHistoryError as error:
+        if template_history.git_available():
+            raise ProjectError(f"cannot record the project template: {error}") from error
+        source, tag = template_history.TEMPLATE_SOURCE, None
+    copier.run_copy(
+        str(source),
+        destination,
+        data=answers,
+        vcs_ref=tag,
+        defaults=True,
+        overwrite=True,
+        unsafe=True,  # the template's own Jinja extension (course_kit.project_notebook)
+        quiet=True,
+    )
+    return tag is not None
 
 
 def create_project(
@@ -288,6 +246,8 @@ def create_project(
     dataset: str | None = None,
     parent: str | Path = ".",
     github: str | None = None,
+    author: str = "",
+    licence: str = LICENCES[0],
 ) -> Path:
     """Create a student project folder ``parent/name`` from a template.
 
@@ -295,15 +255,20 @@ def create_project(
     ----------
     name : str
         Project (folder) name: letters, digits, ``-`` and ``_``.
-    template : {"segmentation", "classification", "own-photos"}
-        Kind of project.
+    template : str
+        Kind of project, a key of :data:`TEMPLATES`.
     dataset : str, optional
-        Registry dataset (default: the template's default; none for ``own-photos``).
+        Registry dataset (default: the template's default; none for ``own-photos`` and
+        ``public-data``).
     parent : str or Path
         Folder in which the project folder is created (must exist).
     github : str, optional
         ``OWNER/NAME`` of the GitHub repository the student will push the project to;
         the Binder/Colab badges then open its starter notebook.
+    author : str
+        The student's name (README).
+    licence : str
+        One of :data:`LICENCES`.
 
     Returns
     -------
@@ -313,7 +278,7 @@ def create_project(
     Raises
     ------
     ProjectError
-        Unknown template or dataset, bad name, or the folder exists already.
+        Unknown template, licence or dataset, bad name, or the folder exists already.
     """
     if template not in TEMPLATES:
         close = difflib.get_close_matches(template, list(TEMPLATES), n=1)
@@ -321,6 +286,8 @@ def create_project(
         raise ProjectError(
             f"unknown template {template!r}.{hint} Choose one of: {', '.join(TEMPLATES)}"
         )
+    if licence not in LICENCES:
+        raise ProjectError(f"unknown licence {licence!r}; choose one of: {'; '.join(LICENCES)}")
     validate_name(name)
     chosen = TEMPLATES[template]
     dataset = resolve_dataset(chosen, dataset)
@@ -335,16 +302,10 @@ def create_project(
             f"{destination} exists already; nothing was changed. Pick another name or remove "
             "the folder yourself."
         )
-    values = template_values(name, chosen, dataset, github)
+    answers = template_answers(name, chosen, dataset, github, author, licence)
     staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{name}.", suffix=".tmp"))
     try:
-        for target, path in _template_files(chosen).items():
-            text = render(path.read_text(encoding="utf-8"), values, str(path))
-            if target.suffix == ".ipynb":
-                text = json.dumps(percent_to_notebook(text), indent=1, ensure_ascii=False) + "\n"
-            out = staging / target
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(text, encoding="utf-8")
+        render_project(answers, staging)
         for folder in ("data", "outputs"):
             (staging / folder).mkdir(exist_ok=True)
         if destination.exists():
@@ -364,6 +325,9 @@ def next_steps(path: Path, template: str, dataset: str | None) -> str:
         if dataset
         else "put your photos in data/photos/<label>/ (the starter uses SYNTHETIC photos "
         "until you do)"
+        if template == "own-photos"
+        else "set ADDRESS, LICENCE and CITATION in the starter notebook (it uses a synthetic "
+        "twin until you do)"
     )
     return "\n".join(
         [
@@ -372,32 +336,45 @@ def next_steps(path: Path, template: str, dataset: str | None) -> str:
             f"  cd {path}",
             "  jupyter lab notebooks/01_start.ipynb   # run it top to bottom first",
             f"  # {data_line}",
+            f"  # the course's {TEMPLATES[template].lecture} shows the methods",
             "  python -m pytest tests                 # checks that the data loads",
             "  git init && git add . && git commit -m 'Start project'",
-            "Then write your research question in README.md.",
+            "Then write your research question in README.md. Later, after upgrading the kit,",
+            "`course-kit update-project` brings in template updates (commit your work first).",
         ]
     )
+
+
+EXAMPLES = (
+    "course-kit new-project my-nuclei --template segmentation --dataset dsb2018",
+    "course-kit new-project blood-cnn --template classification --author 'Ada Lovelace'",
+    "course-kit new-project my-tracks --template tracking --github ada/my-tracks",
+    "course-kit new-project foldscope --template own-photos --licence MIT --dir projects",
+)
 
 
 def add_parser(subparsers) -> None:
     """Register ``course-kit new-project``."""
     lines = "; ".join(f"{t.name}: {t.summary}" for t in TEMPLATES.values())
+    datasets = "; ".join(
+        f"{t.name}: {', '.join(t.datasets)}" for t in TEMPLATES.values() if t.datasets
+    )
     parser = subparsers.add_parser(
         "new-project",
         help="start a student project from a template",
         description=(
-            "Create a ready-to-run project folder: README with a research question scaffold "
-            "and a report outline, a starter notebook, environment.yml, requirements.txt, a "
-            f"tiny test and Binder/Colab badges. Templates: {lines}."
+            "Create a ready-to-run project folder with copier: README with a research question "
+            "scaffold and a report outline, a starter notebook, environment.yml, "
+            "requirements.txt, a tiny test, Binder/Colab badges and .copier-answers.yml (for "
+            f"`course-kit update-project`). Templates: {lines}."
         ),
+        epilog=examples_epilog(EXAMPLES),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("name", help="project folder name (letters, digits, - and _)")
     parser.add_argument("--template", required=True, choices=sorted(TEMPLATES))
     parser.add_argument(
-        "--dataset",
-        default=None,
-        help="registry dataset (segmentation: bbbc039, dsb2018; classification: bloodmnist, "
-        "bloodmnist_64, jurkat_mini, bsccmnist_tiny, bsccm_tiny)",
+        "--dataset", default=None, help=f"registry dataset (default: the template's; {datasets})"
     )
     parser.add_argument(
         "--dir", dest="parent", type=Path, default=Path("."), help="parent folder (default: .)"
@@ -408,13 +385,29 @@ def add_parser(subparsers) -> None:
         metavar="OWNER/NAME",
         help="GitHub repository you will push the project to (used by the badges)",
     )
+    parser.add_argument("--author", default="", help="your name, for the README")
+    parser.add_argument(
+        "--licence",
+        default=LICENCES[0],
+        choices=LICENCES,
+        metavar="LICENCE",
+        help=f"licence of the project (default: {LICENCES[0]}; or: {'; '.join(LICENCES[1:])})",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``course-kit new-project``; return the exit code."""
     try:
-        path = create_project(args.name, args.template, args.dataset, args.parent, args.github)
+        path = create_project(
+            args.name,
+            args.template,
+            args.dataset,
+            args.parent,
+            args.github,
+            args.author,
+            args.licence,
+        )
     except (ProjectError, ValueError) as error:
         print(f"course-kit new-project: error: {error}", file=sys.stderr)
         return 2

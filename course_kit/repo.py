@@ -26,6 +26,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from course_kit.cli_format import examples_epilog
+
 REPOSITORY = "cell-imaging-course/course-kit"
 BRANCH = "main"
 RELEASE = "v0.1.0"
@@ -37,7 +39,7 @@ _BRANCH_PATTERN = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
 #: in the clone except the folders in :data:`SKIPPED_FOLDERS`.
 TEXT_SUFFIXES = (
     ".md", ".py", ".ipynb", ".yml", ".yaml", ".toml", ".cff", ".txt", ".tmpl", ".cfg",
-    ".ini", ".rst", ".html", ".css", ".js", ".json", ".bib", ".sh",
+    ".ini", ".rst", ".html", ".css", ".js", ".json", ".bib", ".sh", ".jinja",
 )  # fmt: skip
 TEXT_NAMES = ("postBuild", "run", "Dockerfile")
 SKIPPED_FOLDERS = {".git", ".venv", "venv", "_build", "build", "node_modules", "__pycache__"}
@@ -366,6 +368,13 @@ def add_parser(subparsers) -> None:
             "reference to the repository in the clone's text files (links, citation file). "
             "Safe to run again: files that already agree are left alone."
         ),
+        epilog=examples_epilog(
+            (
+                "course-kit set-repo my-lab/cell-imaging-2026 --dry-run   # list, change nothing",
+                "course-kit set-repo my-lab/cell-imaging-2026 --branch main --release v0.2.0",
+            )
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("repository", metavar="OWNER/NAME", help="e.g. my-lab/cell-imaging-2026")
     parser.add_argument("--branch", default="main", help="published branch (default: main)")

@@ -36,6 +36,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from course_kit.cli_format import examples_epilog
 from course_kit.notebook_runner import CELL_TIMEOUT, STALL_SECONDS
 from course_kit.repo import find_root
 from course_kit.site_execution import default_jobs, execute_notebooks
@@ -534,9 +535,9 @@ def build_site(
     assert process.stdout is not None
     for line in process.stdout:
         log_lines.append(line)
-        if not quiet:
-            sys.stdout.write(line)
-            sys.stdout.flush()
+        if not quiet:  # the build log is progress: stderr (the summary is the result: stdout)
+            sys.stderr.write(line)
+            sys.stderr.flush()
     report.returncode = process.wait()
     report.seconds = time.perf_counter() - start
     report.source_log = source_log
@@ -571,6 +572,15 @@ def add_parser(subparsers) -> None:
             "cell fails. COURSE_DATA defaults to auto (offline twins where the real data is "
             "not cached)."
         ),
+        epilog=examples_epilog(
+            (
+                "course-kit site                      # execute what changed, build the HTML",
+                "course-kit site --no-execute --quiet # quick check of the prose and links",
+                "course-kit site --clean --strict     # from scratch; warnings are errors",
+                "COURSE_DATA=twin course-kit site --jobs 1",
+            )
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--root", type=Path, default=None, help="course repository root")
     parser.add_argument(

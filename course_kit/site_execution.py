@@ -206,7 +206,8 @@ def execute_notebooks(
     list of NotebookOutcome
         In the order of ``notebooks``.
     """
-    say = (lambda text: None) if quiet else (lambda text: print(text, flush=True))
+    # progress lines go to stderr; the command's result (the summary) goes to stdout
+    say = (lambda text: None) if quiet else (lambda text: print(text, file=sys.stderr, flush=True))
     jobs = jobs or default_jobs()
     cache = ec.ExecutionCache(cache_path)
     kit_hash, versions = ec.package_files_hash(), ec.versions_hash()

@@ -32,12 +32,15 @@ def real_data_dir() -> Path:
 def _isolated_data_cache(tmp_path_factory, monkeypatch, request):
     """Give every test a private dataset cache unless it asks for the shared one.
 
-    Tests must not read or write the user's real cache (``COURSE_DATA_DIR``). A test that sets the
-    variable itself (through ``monkeypatch``) overrides this.
+    Tests must not read or write the user's real cache (``COURSE_DATA_DIR``), nor the git
+    history of the project template in the user's data folder (``COURSE_KIT_TEMPLATE_HOME``).
+    A test that sets a variable itself (through ``monkeypatch``) overrides this.
     """
     if request.node.get_closest_marker("site") is None:
         cache = tmp_path_factory.mktemp("course-data-cache")
         monkeypatch.setenv("COURSE_DATA_DIR", str(cache))
+    history = tmp_path_factory.mktemp("project-template-history")
+    monkeypatch.setenv("COURSE_KIT_TEMPLATE_HOME", str(history))
     monkeypatch.delenv("COURSE_DATA_MIRROR", raising=False)
     yield
 

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from lectures import LECTURES
 
-from course_kit import cli, site
+from course_kit import site
 from course_kit.colab import make_colab_cell
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -88,30 +88,6 @@ def test_config_executes_with_cache_and_never_allows_errors():
     assert config["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
     assert config["html"]["use_download_button"] is True
     assert "book/references.bib" in config["bibtex_bibfiles"]
-
-
-def test_cli_help_lists_every_subcommand(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main(["--help"])
-    assert exit_info.value.code == 0
-    out = capsys.readouterr().out
-    for name in ("site", "new-project", "exercises", "set-repo"):
-        assert name in out
-
-
-def test_cli_missing_module_says_not_available(monkeypatch, capsys):
-    monkeypatch.setattr(
-        cli,
-        "SUBCOMMANDS",
-        (("exercises", "course_kit.no_such_module_for_test", "generate exercises"),),
-    )
-    assert cli.main(["exercises", "build", "--all"]) == 2
-    assert "not available in this version" in capsys.readouterr().err
-
-
-def test_cli_without_subcommand_prints_help(capsys):
-    assert cli.main([]) == 2
-    assert "usage: course-kit" in capsys.readouterr().out
 
 
 def test_python_m_course_kit_site_help():

@@ -287,6 +287,12 @@ def test_set_repo_leaves_no_reference_to_the_old_repository(tmp_path, capsys):
     assert 'RELEASE = "v2.0.0"' in module
     first_cell = nbformat.read(clone / "notebooks" / "01_what_is_an_image.ipynb", as_version=4)
     assert "github.com/my-lab/cells-2026@v2.0.0" in first_cell.cells[0].source
+    template = yaml.safe_load(
+        (clone / "course_kit" / "project_template" / "copier.yml").read_text(encoding="utf-8")
+    )
+    assert template["course_requirement"]["default"] == (
+        "course-kit @ git+https://github.com/my-lab/cells-2026@v2.0.0"
+    )
     citation = yaml.safe_load((clone / "CITATION.cff").read_text(encoding="utf-8"))
     assert citation["repository-code"] == "https://github.com/my-lab/cells-2026"
     # the generated exercise versions were regenerated and agree with their sources
