@@ -12,11 +12,11 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from nbclient import NotebookClient
 
 from course_kit import __version__, projects, repo, template_history
 from course_kit.cli import main
 from course_kit.colab import colab_cell_source
+from course_kit.notebook_runner import run_notebook
 
 COPIER_YML = template_history.TEMPLATE_SOURCE / "copier.yml"
 EXPECTED_FILES = {
@@ -278,14 +278,9 @@ def twin_project_environment(monkeypatch, tmp_path_factory):
 @pytest.mark.parametrize("template", sorted(projects.TEMPLATES))
 def test_starter_notebook_and_test_run_on_twins(template, tmp_path, twin_project_environment):
     project = projects.create_project("starter", template, parent=tmp_path)
-    notebook_path = project / "notebooks" / "01_start.ipynb"
-    notebook = nbformat.read(notebook_path, as_version=4)
-    NotebookClient(
-        notebook,
-        timeout=240,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(notebook_path.parent)}},
-    ).execute()
+    # the kit's runner (watched for the widget stall, retried once), in the project's folder
+    run = run_notebook(project / "notebooks" / "01_start.ipynb", timeout=600, in_temp=False)
+    assert run.ok, f"cell {run.failed_cell}: {run.error} (stalls: {run.stalls})"
     outputs = [list((project / "outputs").iterdir())]
     assert outputs[0], "the starter notebook saved nothing in outputs/"
     result = subprocess.run(
