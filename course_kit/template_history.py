@@ -28,6 +28,8 @@ from course_kit import __version__
 TEMPLATE_SOURCE = Path(__file__).resolve().parent / "project_template"
 #: Environment variable that chooses where the template's git history is kept.
 HOME_ENV = "COURSE_KIT_TEMPLATE_HOME"
+#: File inside ``.git`` that marks a folder as the template history made by :func:`sync`.
+MARKER = "course-kit-template-history"
 #: Identity of the commits (local to this repository; the user's git settings are not used).
 _GIT_CONFIG = (
     "-c", "user.name=course-kit", "-c", "user.email=course-kit@localhost",
@@ -87,6 +89,25 @@ def _copy_template(source: Path, folder: Path) -> None:
             shutil.copy2(entry, target)
 
 
+def _claim(folder: Path) -> None:
+    """Make ``folder`` the template history, or refuse if it is anything else.
+
+    :func:`sync` replaces every file of the folder, so it only ever works in an empty folder it
+    turned into a git repository itself (marked by :data:`MARKER` inside ``.git``), never in a
+    folder of the user's that ``COURSE_KIT_TEMPLATE_HOME`` happens to point at.
+    """
+    marker = folder / ".git" / MARKER
+    if marker.is_file():
+        return
+    if any(folder.iterdir()):
+        raise TemplateHistoryError(
+            f"{folder} is not empty and is not the course kit's template history; nothing was "
+            f"changed. Point {HOME_ENV} at an empty or new folder."
+        )
+    _git(folder, "init", "--quiet")
+    marker.write_text("git history of the course kit's project template\n", encoding="utf-8")
+
+
 def _next_tag(folder: Path, version: str) -> str:
     base = f"v{version}"
     taken = set(_git(folder, "tag", "--list", base, f"{base}.post*").split())
@@ -126,8 +147,7 @@ def sync(source: Path = TEMPLATE_SOURCE, version: str = __version__) -> tuple[Pa
     folder = history_folder()
     folder.mkdir(parents=True, exist_ok=True)
     with FileLock(str(folder) + ".lock", timeout=120):
-        if not (folder / ".git").is_dir():
-            _git(folder, "init", "--quiet")
+        _claim(folder)
         _copy_template(source, folder)
         _git(folder, "add", "--all")
         has_commits = bool(_git(folder, "rev-list", "--all", "--max-count=1"))

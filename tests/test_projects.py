@@ -266,6 +266,22 @@ def test_template_history_tags_each_version_once(tmp_path, monkeypatch):
     assert _git(folder, "tag").split() == [tag, "v9.9.9", "v9.9.9.post1"]
 
 
+@needs_git
+def test_template_history_never_takes_over_a_folder_of_the_user(tmp_path, monkeypatch, capsys):
+    mine = tmp_path / "my-files"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("keep me", encoding="utf-8")
+    monkeypatch.setenv(template_history.HOME_ENV, str(mine))
+    with pytest.raises(template_history.TemplateHistoryError, match="not empty"):
+        template_history.sync()
+    (tmp_path / "out").mkdir()
+    assert main(["new-project", "p", "--template", "tracking", "--dir", str(tmp_path / "out")]) == 2
+    assert "not the course kit's template history" in capsys.readouterr().err
+    assert sorted(p.name for p in mine.iterdir()) == ["thesis.tex"]
+    assert (mine / "thesis.tex").read_text(encoding="utf-8") == "keep me"
+    assert list((tmp_path / "out").iterdir()) == []
+
+
 @pytest.fixture
 def twin_project_environment(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("COURSE_DATA", "twin")

@@ -330,7 +330,8 @@ def starter_notebooks(venv_python: Path, workdir: Path) -> list[Path]:
                 "--template", template, "--dir", str(parent),
             ],
             f"course-kit new-project --template {template}",
-            env=_pip_environment(),
+            # the template's git history (course_kit.template_history) stays in the work folder
+            env={**_pip_environment(), "COURSE_KIT_TEMPLATE_HOME": str(workdir / "templates")},
         )  # fmt: skip
         notebooks.append(parent / "starter" / "notebooks" / "01_start.ipynb")
     return notebooks
