@@ -213,6 +213,13 @@ def template_answers(
 def render_project(answers: dict[str, str], destination: Path) -> bool:
     """Render the copier template with ``answers`` into the empty folder ``destination``.
 
+    Parameters
+    ----------
+    answers : dict
+        From :func:`template_answers`.
+    destination : pathlib.Path
+        An existing, empty folder.
+
     Returns
     -------
     bool
@@ -289,6 +296,8 @@ def create_project(
     if licence not in LICENCES:
         raise ProjectError(f"unknown licence {licence!r}; choose one of: {'; '.join(LICENCES)}")
     validate_name(name)
+    if len(author) > 200 or any(not character.isprintable() for character in author):
+        raise ProjectError("give --author as one line of at most 200 printable characters")
     chosen = TEMPLATES[template]
     dataset = resolve_dataset(chosen, dataset)
     if github is not None:

@@ -104,6 +104,7 @@ def test_an_existing_folder_is_never_overwritten(tmp_path, capsys):
         (["p", "--template", "classification", "--dataset", "bloodmnst"], "bloodmnist"),
         (["p", "--template", "classification", "--dataset", "bbbc039"], "does not fit"),
         (["p", "--template", "own-photos", "--dataset", "bloodmnist"], "drop --dataset"),
+        (["p", "--template", "own-photos", "--author", "Ada\nLovelace"], "one line"),
     ],
 )
 def test_bad_names_and_datasets_get_suggestions(arguments, message, tmp_path, capsys):
