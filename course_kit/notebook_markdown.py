@@ -19,7 +19,7 @@ admonitions and dropdowns and points the citation links at the bibliography page
 
 Command line (from the repository root)::
 
-    python -m course_kit.notebook_markdown check  notebooks exercises course_kit/templates
+    python -m course_kit.notebook_markdown check  notebooks exercises
     python -m course_kit.notebook_markdown convert notebooks/*.ipynb
     python -m course_kit.notebook_markdown convert --keep-solutions-open exercises/source
 
