@@ -16,7 +16,7 @@ from pathlib import Path
 
 from course_kit import template_history
 from course_kit.cli_format import examples_epilog, print_error
-from course_kit.projects import ProjectError
+from course_kit.projects import COPIER_OPTIONS, ProjectError
 
 ANSWERS_FILE = ".copier-answers.yml"
 
@@ -76,15 +76,7 @@ def update_project(project: str | Path) -> tuple[str, str]:
             f"this computer's ({history}); set {template_history.HOME_ENV} to that folder"
         )
     try:
-        copier.run_update(
-            project,
-            vcs_ref=tag,
-            defaults=True,
-            overwrite=True,
-            skip_answered=True,
-            unsafe=True,  # the template's own Jinja extension (course_kit.project_notebook)
-            quiet=True,
-        )
+        copier.run_update(project, vcs_ref=tag, skip_answered=True, **COPIER_OPTIONS)
     except UserMessageError as error:
         message = " ".join(str(error).split())
         raise ProjectError(f"copier cannot update {project}: {message}") from error

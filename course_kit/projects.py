@@ -36,6 +36,12 @@ LICENCES = (
     "CC-BY-4.0",
     "not chosen yet",
 )
+#: How the kit runs copier (render and update alike): answers come from the command line, never
+#: from prompts; files of the destination are replaced without asking (new-project renders into an
+#: empty staging folder, update-project works in a clean git work tree); `unsafe` because the
+#: template loads the kit's own Jinja extension (course_kit.project_notebook); quiet, since the
+#: commands print their own one-line results.
+COPIER_OPTIONS = {"defaults": True, "overwrite": True, "unsafe": True, "quiet": True}
 _NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 
 
@@ -234,16 +240,7 @@ def render_project(answers: dict[str, str], destination: Path) -> bool:
         if template_history.git_available():
             raise ProjectError(f"cannot record the project template: {error}") from error
         source, tag = template_history.TEMPLATE_SOURCE, None
-    copier.run_copy(
-        str(source),
-        destination,
-        data=answers,
-        vcs_ref=tag,
-        defaults=True,
-        overwrite=True,
-        unsafe=True,  # the template's own Jinja extension (course_kit.project_notebook)
-        quiet=True,
-    )
+    copier.run_copy(str(source), destination, data=answers, vcs_ref=tag, **COPIER_OPTIONS)
     return tag is not None
 
 
