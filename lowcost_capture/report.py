@@ -23,6 +23,7 @@ from .limits import MAX_OUTPUT_PIXELS
 from .manifest import MANIFEST_NAME, REJECTED_NAME, read_manifest
 from .reading import PhotoReadError, open_dataset_image
 from .split import SPLITS
+from .steps import STEPS
 
 REPORT_FOLDER = "report"
 #: Split frame and QC caption colours: the kit's colour-blind-safe palette (course_kit.palette).
@@ -79,6 +80,37 @@ def _table(headers: list[str], body: list[list]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{lines}</tbody></table>"
 
 
+def qc_flag_counts(manifest: list[dict]) -> Counter:
+    """Images per QC flag (an image with ``blurry;dark`` counts once for each)."""
+    return Counter(
+        flag
+        for row in manifest
+        for flag in (row.get("qc_status", "") or "").split(";")
+        if flag and flag != "ok"
+    )
+
+
+def qc_checks_table(manifest: list[dict], rejected: Counter, steps=STEPS) -> list[list]:
+    """One row per QC flag and rejection reason the ingest steps declare, with its count.
+
+    Made from the steps' declarations (:data:`lowcost_capture.steps.STEPS`), so a new step's
+    flags appear in the report without changing this module.
+
+    Returns
+    -------
+    list of list
+        ``[step title, flag or reason, "flagged" or "rejected", meaning, count]`` rows.
+    """
+    flagged = qc_flag_counts(manifest)
+    rows = []
+    for step in steps:
+        for flag in step.flags:
+            rows.append([step.title, flag.name, "flagged", flag.meaning, flagged[flag.name]])
+        for reason, meaning in step.rejections.items():
+            rows.append([step.title, reason, "rejected", meaning, rejected[reason]])
+    return rows
+
+
 def qc_summary(dataset: Path) -> dict:
     """Counts for the QC summary: per label and split, QC status, FOV flag, rejection reason."""
     manifest, _ = read_manifest(Path(dataset))
@@ -94,6 +126,7 @@ def qc_summary(dataset: Path) -> dict:
         "qc_status": Counter(row.get("qc_status", "") for row in manifest),
         "fov_flag": Counter(row.get("fov_flag", "") for row in manifest),
         "rejected": Counter(row.get("reason", "") for row in rejected),
+        "checks": qc_checks_table(manifest, Counter(row.get("reason", "") for row in rejected)),
     }
 
 
@@ -184,6 +217,10 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}} img{{max-width:1
 {_table(["label", *SPLITS], counts)}
 <h2>QC summary</h2>
 {_table(["QC status", "images"], sorted(summary["qc_status"].items()))}
+<h3>What each ingest step checks</h3>
+<p>Flagged images are kept (their flags are in the manifest's <code>qc_status</code> and under
+their thumbnails); rejected photos are listed in <code>rejected.csv</code>.</p>
+{_table(["step", "flag or reason", "outcome", "meaning", "count"], summary["checks"])}
 {_table(["field of view", "images"], sorted(summary["fov_flag"].items()))}
 {_table(["rejection reason", "photos"], sorted(summary["rejected"].items()))}
 <h2>Audit</h2>

@@ -191,6 +191,8 @@ class Step:
         Declarations (see the module docstring).
     check_name : str
         Line of the phone verdict this step speaks for (``""``: none).
+    rejections : dict
+        Reasons (``rejected.csv`` codes) this step may leave a photo out for, and why.
     """
 
     name: str = ""
@@ -199,6 +201,7 @@ class Step:
     columns: tuple[Column, ...] = ()
     flags: tuple[Flag, ...] = ()
     check_name: str = ""
+    rejections: dict[str, str] = {}  # noqa: RUF012  (read-only, overridden by subclasses)
 
     def validate(self, settings) -> None:
         """Check combinations of options (single values are checked by each :class:`Option`).
