@@ -6,19 +6,24 @@ from __future__ import annotations
 
 import argparse
 import csv
+import html
 import importlib
 import inspect
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image, ImageOps
 
 from course_kit import __version__
-from lowcost_capture import ingest, make_synthetic_session
+from lowcost_capture import ingest, make_synthetic_session, report
 from lowcost_capture.cli import build_parser, main
 from lowcost_capture.commands import COMMANDS
 from lowcost_capture.manifest import MANIFEST_COLUMNS
+from lowcost_capture.serve.verdict import build_verdict
 from lowcost_capture.steps import (
     CORE_COLUMNS,
     STEPS,
@@ -32,6 +37,7 @@ from lowcost_capture.steps import (
     options_class,
     step_options,
 )
+from lowcost_capture.steps.exposure import SATURATED_MAX, ExposureStep
 
 #: The flags and defaults of ``lowcost-capture ingest`` before the steps made them: docs,
 #: notebooks and scripts use these, so they must not change.
@@ -210,3 +216,91 @@ def test_the_cli_module_is_a_thin_dispatcher():
     source = Path(cli.__file__).read_text(encoding="utf-8")
     assert "add_argument(" in source and source.count("add_argument(") == 1  # --version only
     assert len(source.splitlines()) < 150
+
+
+# ----- the exposure-clipping step: one module + one line in STEPS ----------------------------
+REAL_PHOTOS = "phone_microscope_foldscope/images"
+
+
+def _overexposed_copy(photo: Path, target: Path, gain: float = 1.6) -> None:
+    """The same field photographed with ``gain`` times the exposure (PNG: lossless clipping)."""
+    with Image.open(photo) as image:
+        upright = np.asarray(ImageOps.exif_transpose(image).convert("RGB"), dtype=np.float32)
+    brighter = np.clip(upright * gain, 0, 255).astype(np.uint8)
+    Image.fromarray(brighter).save(target)
+
+
+@pytest.fixture(scope="module")
+def clipped_dataset(real_data_dir, tmp_path_factory) -> tuple[Path, dict[str, dict]]:
+    source = tmp_path_factory.mktemp("foldscope") / "photos"
+    source.mkdir()
+    for name in ("IMG-20240523-WA0053.jpg", "IMG-20240523-WA0084.jpg", "IMG-20240523-WA0091.jpg"):
+        shutil.copy(real_data_dir / REAL_PHOTOS / name, source / name)
+    _overexposed_copy(source / "IMG-20240523-WA0053.jpg", source / "WA0053_overexposed.png")
+    out = tmp_path_factory.mktemp("clipped") / "ds"
+    # dedup=False: the overexposed copy shows the same field as its original.
+    summary = ingest(source, out, label="foldscope", dedup=False, progress=False)
+    assert summary.added_photos == 4, summary.text()
+    with (out / "manifest.csv").open(newline="") as handle:
+        rows = {row["source_name"]: row for row in csv.DictReader(handle)}
+    return out, rows
+
+
+def _qc(row: dict) -> set[str]:
+    return set(row["qc_status"].split(";"))
+
+
+def _channels(row: dict, prefix: str) -> list[float]:
+    return [float(row[f"{prefix}_{c}"]) for c in "rgb"]
+
+
+def test_exposure_step_flags_clipping_on_real_and_overexposed_photos(clipped_dataset):
+    _, rows = clipped_dataset
+    well_exposed = rows["IMG-20240523-WA0053.jpg"]
+    assert not _qc(well_exposed) & {"saturated", "crushed"}
+    assert max(_channels(well_exposed, "saturated") + _channels(well_exposed, "crushed")) < 0.01
+    # The same field with 1.6x the exposure: every channel clips over much of the field.
+    overexposed = rows["WA0053_overexposed.png"]
+    assert "saturated" in _qc(overexposed)
+    assert min(_channels(overexposed, "saturated")) > SATURATED_MAX
+    # Real clipping that the grey level cannot see: a blue-saturated photo, a yellow-lit one.
+    blue_saturated = rows["IMG-20240523-WA0084.jpg"]
+    red, green, blue = _channels(blue_saturated, "saturated")
+    assert "saturated" in _qc(blue_saturated) and blue > SATURATED_MAX > max(red, green)
+    yellow = rows["IMG-20240523-WA0091.jpg"]
+    assert "crushed" in _qc(yellow) and _channels(yellow, "crushed")[2] > 0.3
+    assert "saturated" not in _qc(yellow)
+
+
+def test_exposure_clipping_is_in_the_report_and_the_phone_verdict(clipped_dataset, tmp_path):
+    dataset, rows = clipped_dataset
+    page = report(dataset, tmp_path / "report").read_text(encoding="utf-8")
+    for flag in ExposureStep.flags:
+        assert html.escape(flag.meaning) in page
+    assert "<td>exposure clipping</td><td>saturated</td><td>flagged</td>" in page
+    assert ">2</td></tr>" in page.split("<td>saturated</td>", 1)[1]  # WA0084 and the copy
+    verdict = build_verdict("added", "", "", [rows["IMG-20240523-WA0084.jpg"]])
+    checks = {check["name"]: check for check in verdict["checks"]}
+    assert list(checks) == ["circle", "focus", "exposure", "duplicate"]
+    assert (
+        checks["exposure"]["ok"] is False
+        and "blue is saturated over 7%" in (checks["exposure"]["text"])
+    )
+    assert verdict["outcome"] == "warning" and "dim the lamp" in verdict["advice"]
+    good = build_verdict("added", "", "", [rows["IMG-20240523-WA0053.jpg"]])
+    assert {c["name"]: c["ok"] for c in good["checks"]}["exposure"] is True
+
+
+def test_the_exposure_step_is_one_module_and_one_line_of_the_list():
+    assert [type(step) for step in STEPS].count(ExposureStep) == 1
+    source = Path(inspect.getfile(STEPS[0].__class__)).with_name("__init__.py")
+    lines = [line for line in source.read_text().splitlines() if "ExposureStep" in line]
+    assert lines == ["from .exposure import ExposureStep", "    ExposureStep(),"]
+    names = {column.name for column in ExposureStep.columns}
+    assert names <= set(MANIFEST_COLUMNS)
+    # Its thresholds are named, documented constants of its module.
+    module = importlib.import_module(ExposureStep.__module__)
+    for constant in ("SATURATED_MAX", "CRUSHED_MAX", "SATURATED_LEVEL", "CRUSHED_LEVEL"):
+        assert (
+            "#: " in inspect.getsource(module).split(f"\n{constant} =", 1)[0].rsplit("\n\n", 1)[1]
+        )

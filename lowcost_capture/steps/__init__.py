@@ -21,6 +21,7 @@ from dataclasses import field, make_dataclass
 from .base import Column, Flag, Option, PhotoWork, Piece, Rejection, RunContext, Step
 from .colour import ColourStep
 from .dedup import DedupStep
+from .exposure import ExposureStep
 from .field_of_view import FieldOfViewStep
 from .flat_field import FlatFieldStep
 from .focus import FocusStep
@@ -39,6 +40,7 @@ STEPS: tuple[Step, ...] = (
     FlatFieldStep(),
     WhiteBalanceStep(),
     FocusStep(),
+    ExposureStep(),
     DedupStep(),
     ScaleStep(),
     TileStep(),
