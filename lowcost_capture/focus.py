@@ -40,9 +40,6 @@ DARK_LEVEL = 40.0
 #: comparison within one device and dataset means anything).
 BLURRY_RATIO = 0.3
 
-#: A photo with more than this fraction of its field at grey 0 or 255 is flagged "overexposed".
-CLIPPED_MAX = 0.05
-
 
 @dataclass(frozen=True)
 class QualityScores:

@@ -1,7 +1,7 @@
 """Step ``focus``: focus, brightness and detail inside the field (:mod:`lowcost_capture.focus`).
 
-All-black and blank photos are rejected (unless ``--keep-blank``); dark and overexposed ones are
-flagged; blurry ones are flagged at the end of the run, against the median focus of their device
+All-black and blank photos are rejected (unless ``--keep-blank``); dark ones are flagged (clipped
+highlights and shadows are the ``exposure`` step's job); blurry ones are flagged at the end of the run, against the median focus of their device
 (a focus score means nothing on its own: it depends on the specimen).
 """
 
@@ -13,7 +13,6 @@ from ..focus import (
     BLACK_LEVEL,
     BLANK_DETAIL,
     BLURRY_RATIO,
-    CLIPPED_MAX,
     DARK_LEVEL,
     blank_verdict,
     focus_flag,
@@ -23,7 +22,7 @@ from .base import Column, Flag, Option, PhotoWork, Rejection, RunContext, Step, 
 
 
 class FocusStep(Step):
-    """Quality scores; rejects all-black and blank photos, flags blurry, dark, overexposed."""
+    """Quality scores; rejects all-black and blank photos, flags blurry and dark ones."""
 
     name = "focus"
     title = "focus and exposure"
@@ -46,11 +45,6 @@ class FocusStep(Step):
             f"mean grey level inside the field below {DARK_LEVEL:g} of 255",
             "more light",
         ),
-        Flag(
-            "overexposed",
-            f"more than {CLIPPED_MAX:.0%} of the field at grey 0 or 255",
-            "too bright, dim the lamp",
-        ),
     )
     check_name = "focus"
     #: Rejections (rejected.csv reasons) and their thresholds, for the docs.
@@ -65,8 +59,6 @@ class FocusStep(Step):
         verdict = blank_verdict(scores)
         if run.settings.reject_blank and verdict is not None:
             return verdict
-        if scores.clipped > CLIPPED_MAX:
-            photo.flags.append("overexposed")
         if scores.brightness < DARK_LEVEL:
             photo.flags.append("dark")
         photo.values.update(
@@ -100,9 +92,7 @@ class FocusStep(Step):
             checks = [("focus", False, f"blurry (focus {focus}, far below the class)")]
         else:
             checks = [("focus", True, f"sharp enough (focus {focus})")]
-        if "overexposed" in flags:
-            checks.append(("exposure", False, "overexposed: too bright, dim the lamp"))
-        elif "dark" in flags:
+        if "dark" in flags:
             checks.append(("exposure", False, f"dark (mean grey {brightness}): more light"))
         else:
             checks.append(("exposure", True, f"exposure fine (mean grey {brightness})"))
