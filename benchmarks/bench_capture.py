@@ -151,6 +151,7 @@ def against_table(tmp: Path, ref: str, n: int, rounds: int) -> None:
     make_photos(tmp / "photos", n, seed=1)
     size = str(OUTPUT_SIZE)
     times: dict[str, list[float]] = {"this tree": [], ref: []}
+    outcome: dict[str, tuple[int, int]] = {}
     for index in range(rounds):
         order = [("this tree", REPO_ROOT), (ref, old)]
         for name, root in order if index % 2 == 0 else order[::-1]:
@@ -158,10 +159,18 @@ def against_table(tmp: Path, ref: str, n: int, rounds: int) -> None:
             result = run_child(
                 _INGEST_CHILD, str(tmp / "photos"), str(out), size, package_root=root
             )
-            times[name].append(result["cpu"] / result["photos"])
-    print(f"{'lowcost_capture':<20} {'photos':>6} {'CPU s/photo (median)':>21} {'runs':>5}")
+            times[name].append(result["cpu"] / n)
+            outcome[name] = (result["photos"], result["rejected"])
+    print(
+        f"{'lowcost_capture':<20} {'photos':>6} {'added':>6} {'rejected':>9} "
+        f"{'CPU s/photo (median)':>21} {'runs':>5}"
+    )
     for name, values in times.items():
-        print(f"{name:<20} {n:>6} {statistics.median(values):>21.3f} {len(values):>5}")
+        added, rejected = outcome[name]
+        print(
+            f"{name:<20} {n:>6} {added:>6} {rejected:>9} "
+            f"{statistics.median(values):>21.3f} {len(values):>5}"
+        )
     ratio = statistics.median(times["this tree"]) / statistics.median(times[ref])
     print(f"CPU time ratio this tree / {ref}: {ratio:.2f}  (1.0 = same speed, below 1 = faster)")
 

@@ -153,14 +153,6 @@ def _checked(check, *args):
         raise IngestError(str(error)) from error
 
 
-def _checked(check, *args):
-    """Run one of the :mod:`lowcost_capture.limits` checks, as an :class:`IngestError`."""
-    try:
-        return check(*args)
-    except ValueError as error:
-        raise IngestError(str(error)) from error
-
-
 class _Ingester:
     """One ingest run: the steps' shared context and the writing of each photo's images."""
 

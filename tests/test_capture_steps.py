@@ -279,6 +279,9 @@ def test_exposure_clipping_is_in_the_report_and_the_phone_verdict(clipped_datase
         assert html.escape(flag.meaning) in page
     assert "<td>exposure clipping</td><td>saturated</td><td>flagged</td>" in page
     assert ">2</td></tr>" in page.split("<td>saturated</td>", 1)[1]  # WA0084 and the copy
+    assert '<img src="qc_measures.png"' in page  # one dot per photo per thresholded flag
+    with Image.open(tmp_path / "report" / "qc_measures.png") as figure:
+        assert figure.format == "PNG" and figure.size[1] > 300  # dark, saturated, crushed
     verdict = build_verdict("added", "", "", [rows["IMG-20240523-WA0084.jpg"]])
     checks = {check["name"]: check for check in verdict["checks"]}
     assert list(checks) == ["circle", "focus", "exposure", "duplicate"]

@@ -96,11 +96,34 @@ class Flag:
         What it means, with its threshold (shown in the report).
     advice : str
         What the student should do (shown on the phone).
+    columns : tuple of str
+        Manifest columns the flag is decided from (empty: not a fixed threshold, e.g. a
+        comparison with the rest of the dataset).
+    threshold : float, optional
+        The fixed threshold on those columns, drawn in the report's QC figure.
+    above : bool
+        True when values above the threshold are flagged (the worst column is the largest),
+        False when values below it are (the worst column is the smallest).
     """
 
     name: str
     meaning: str
     advice: str
+    columns: tuple[str, ...] = ()
+    threshold: float | None = None
+    above: bool = True
+
+    def worst(self, row: dict) -> float | None:
+        """The value of ``row`` the threshold applies to (``None`` when missing)."""
+        values = []
+        for column in self.columns:
+            try:
+                values.append(float(row.get(column, "")))
+            except ValueError:
+                return None
+        if not values:
+            return None
+        return max(values) if self.above else min(values)
 
 
 @dataclass

@@ -138,11 +138,15 @@ class ExposureStep(Step):
             "saturated",
             f"a colour channel at 255 over more than {SATURATED_MAX:.0%} of the field",
             "dim the lamp or lock a lower exposure",
+            columns=tuple(f"saturated_{suffix}" for suffix in _SUFFIXES),
+            threshold=SATURATED_MAX,
         ),
         Flag(
             "crushed",
             f"a colour channel at 0 over more than {CRUSHED_MAX:.0%} of the field",
             "more light, and white light: a coloured lamp empties a channel",
+            columns=tuple(f"crushed_{suffix}" for suffix in _SUFFIXES),
+            threshold=CRUSHED_MAX,
         ),
     )
     check_name = "exposure"

@@ -25,7 +25,7 @@ class FocusStep(Step):
     """Quality scores; rejects all-black and blank photos, flags blurry and dark ones."""
 
     name = "focus"
-    title = "focus and exposure"
+    title = "focus and brightness"
     options = (
         Option("reject_blank", True, "do not reject blank photos", kind=bool, flag="--keep-blank"),
     )
@@ -44,6 +44,9 @@ class FocusStep(Step):
             "dark",
             f"mean grey level inside the field below {DARK_LEVEL:g} of 255",
             "more light",
+            columns=("brightness",),
+            threshold=DARK_LEVEL,
+            above=False,
         ),
     )
     check_name = "focus"

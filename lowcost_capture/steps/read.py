@@ -11,7 +11,13 @@ from pathlib import Path
 
 from .. import limits
 from ..calibrate import load_calibration, validate_session
-from ..reading import PhotoReadError, open_photo
+from ..reading import (
+    MAX_ASPECT_RATIO,
+    MAX_IMAGE_PIXELS,
+    MIN_PHOTO_SIDE,
+    PhotoReadError,
+    open_photo,
+)
 from .base import Column, Option, PhotoWork, Rejection, RunContext, Step
 
 #: JPEGs are decoded so that their long side is at least this multiple of the output size
@@ -84,6 +90,19 @@ class ReadStep(Step):
         Column("device", "phone model (--device or the labels CSV)"),
         Column("optics", "lens (--optics or the labels CSV)"),
     )
+
+    #: Rejections (rejected.csv reasons) and their thresholds, for the docs.
+    rejections = {
+        "not_an_image": "the bytes are not a photo format the kit reads",
+        "empty_file": "the file is empty",
+        "unreadable": "the file cannot be read",
+        "truncated_or_corrupt": "the photo is cut short or damaged",
+        "decompression_bomb": f"more than {MAX_IMAGE_PIXELS:,} pixels",
+        "too_small": f"a side under {MIN_PHOTO_SIDE} pixels",
+        "extreme_aspect_ratio": f"longer than {MAX_ASPECT_RATIO:g}:1",
+        "animated_image": "an animation, not a photo",
+        "multi_page_image": "several pages, not one photo",
+    }
 
     def prepare(self, run: RunContext) -> PixelSize:
         """The pixel size of the originals: ``--um-per-px``, else the session's calibration."""
