@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_command, examples, positive
+from .. import limits
+from .common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_command, checked, examples, positive
 
 
 def _labels_list(text: str) -> list[str]:
@@ -53,7 +54,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--workers", type=positive(int), default=2, help="worker processes (default 2)"
     )
-    parser.add_argument("--size", type=int, default=512, help="long side of outputs (px)")
+    parser.add_argument(
+        "--size",
+        type=checked(int, limits.check_size),
+        default=512,
+        help=f"long side of outputs (px, {limits.MIN_SIZE}-{limits.MAX_SIZE}, default 512)",
+    )
     parser.add_argument(
         "--max-upload-mb", type=positive(float), default=25.0, help="size limit per photo"
     )
@@ -97,9 +103,6 @@ def run(args) -> int:
     dataset = Path(args.dataset)
     if dataset.exists() and not dataset.is_dir():
         print(f"lowcost-capture serve: error: {dataset} is a file, not a folder", file=sys.stderr)
-        return EXIT_USAGE
-    if args.size < 16:
-        print("lowcost-capture serve: error: --size must be at least 16 px", file=sys.stderr)
         return EXIT_USAGE
     config = ServeConfig(
         dataset=dataset,
