@@ -411,9 +411,9 @@ def _step_options_doc() -> str:
         for option in step.options:
             kind = option.kind.__name__
             lines.append(f"    {option.name} : {kind}, default {option.default!r}")
-            lines.append(
-                f"        {option.help} (step ``{step.name}``, flag ``{option.cli_flag}``)."
-            )
+            text = option.doc or option.help
+            lines.append(f"        {text[:1].upper()}{text[1:]}; step ``{step.name}``.")
+            lines.append(f"        Command line: ``{option.cli_flag}``.")
     return "\n".join(lines) + "\n"
 
 

@@ -54,6 +54,9 @@ class Option:
         True gets a flag that switches it off (e.g. ``--no-crop`` for ``crop_fov``).
     metavar : str, optional
         Placeholder shown in ``--help``.
+    doc : str
+        What the Python keyword means, when ``help`` describes a flag that switches it off
+        (``crop_fov=True`` crops, ``--no-crop`` does not); default: ``help``.
     """
 
     name: str
@@ -63,6 +66,7 @@ class Option:
     check: Callable[[Any, str], Any] | None = None
     flag: str = ""
     metavar: str | None = None
+    doc: str = ""
 
     @property
     def cli_flag(self) -> str:

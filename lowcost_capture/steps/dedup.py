@@ -18,7 +18,14 @@ class DedupStep(Step):
     name = "dedup"
     title = "de-duplication"
     options = (
-        Option("dedup", True, "skip near-duplicate check", kind=bool, flag="--keep-duplicates"),
+        Option(
+            "dedup",
+            True,
+            "skip near-duplicate check",
+            kind=bool,
+            flag="--keep-duplicates",
+            doc="reject near-duplicate photos (rotations and mirror images included)",
+        ),
     )
     columns = (
         Column("phash", "256-bit pHash of this image (of the tile, for tiles)"),

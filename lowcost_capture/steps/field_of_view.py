@@ -29,6 +29,8 @@ class FieldOfViewStep(Step):
             "keep photos uncropped",
             kind=bool,
             flag="--no-crop",
+            doc="detect the circular field of view and crop to it (full-frame photos are kept "
+            "whole)",
         ),
     )
     columns = (

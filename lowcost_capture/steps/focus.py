@@ -27,7 +27,14 @@ class FocusStep(Step):
     name = "focus"
     title = "focus and brightness"
     options = (
-        Option("reject_blank", True, "do not reject blank photos", kind=bool, flag="--keep-blank"),
+        Option(
+            "reject_blank",
+            True,
+            "do not reject blank photos",
+            kind=bool,
+            flag="--keep-blank",
+            doc="reject all-black and blank photos",
+        ),
     )
     columns = (
         Column("focus_score", "variance of the Laplacian inside the field (larger is sharper)"),
