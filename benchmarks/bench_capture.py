@@ -11,17 +11,24 @@ then, in the same run and on the same photos:
   to a square photo of the same pixel count, to show that memory depends on the pixel count only
   (before issue 10 the 20000x1 line asked for a 10-million-pixel-wide resize and grew to 23 GB).
 
+With ``--against REF`` it instead times this working tree's ``ingest`` beside the
+``lowcost_capture`` of an earlier commit (e.g. before a refactoring) on the same photos, in
+alternating fresh processes, and prints CPU seconds per photo of both and their ratio.
+
 Usage::
 
     python3 benchmarks/bench_capture.py            # N = 24
     python3 benchmarks/bench_capture.py --n 8      # quicker
     python3 benchmarks/bench_capture.py --shapes-only   # only the odd-shape memory table
+    python3 benchmarks/bench_capture.py --n 8 --against HEAD~3 --rounds 3
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -114,12 +121,58 @@ def make_photos(folder: Path, count: int, seed: int = 0) -> None:
         save_photo(image, folder / label / f"IMG_{index:04d}.jpg", orientations[index % 6])
 
 
-def run_child(code: str, *args: str) -> dict:
-    """Run a measurement in a fresh Python process and return its JSON result."""
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_child(code: str, *args: str, package_root: Path | None = None) -> dict:
+    """Run a measurement in a fresh Python process and return its JSON result.
+
+    ``package_root``: a folder holding another ``lowcost_capture`` to import first.
+    """
+    env = dict(os.environ)
+    if package_root is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(package_root), str(REPO_ROOT)])
     result = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True, env=env
     )
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def against_table(tmp: Path, ref: str, n: int, rounds: int) -> None:
+    """Print CPU s/photo of this tree's ingest beside REF's, alternating fresh processes."""
+    old = tmp / "old"
+    old.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "archive", ref, "lowcost_capture"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+    make_photos(tmp / "photos", n, seed=1)
+    size = str(OUTPUT_SIZE)
+    times: dict[str, list[float]] = {"this tree": [], ref: []}
+    outcome: dict[str, tuple[int, int]] = {}
+    for index in range(rounds):
+        order = [("this tree", REPO_ROOT), (ref, old)]
+        for name, root in order if index % 2 == 0 else order[::-1]:
+            out = tmp / f"ds_{index}_{len(times[name])}_{name.replace('~', '_')}"
+            result = run_child(
+                _INGEST_CHILD, str(tmp / "photos"), str(out), size, package_root=root
+            )
+            times[name].append(result["cpu"] / n)
+            outcome[name] = (result["photos"], result["rejected"])
+    print(
+        f"{'lowcost_capture':<20} {'photos':>6} {'added':>6} {'rejected':>9} "
+        f"{'CPU s/photo (median)':>21} {'runs':>5}"
+    )
+    for name, values in times.items():
+        added, rejected = outcome[name]
+        print(
+            f"{name:<20} {n:>6} {added:>6} {rejected:>9} "
+            f"{statistics.median(values):>21.3f} {len(values):>5}"
+        )
+    ratio = statistics.median(times["this tree"]) / statistics.median(times[ref])
+    print(f"CPU time ratio this tree / {ref}: {ratio:.2f}  (1.0 = same speed, below 1 = faster)")
 
 
 #: (name, odd size, square size of the same pixel count) for the shape table.
@@ -163,7 +216,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--shapes-only", action="store_true", help="only the table of odd photo shapes"
     )
+    parser.add_argument("--against", metavar="REF", help="compare with the code of a git ref")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each with --against")
     args = parser.parse_args(argv)
+    if args.against:
+        with tempfile.TemporaryDirectory(prefix="bench_capture_") as tmp:
+            against_table(Path(tmp), args.against, args.n, args.rounds)
+        return 0
     if args.shapes_only:
         with tempfile.TemporaryDirectory(prefix="bench_capture_") as tmp:
             shape_table(Path(tmp))

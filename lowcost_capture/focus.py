@@ -31,6 +31,15 @@ BLACK_LEVEL = 12.0
 #: A photo with less fine detail than this (std of a high-pass, grey levels) is "blank".
 BLANK_DETAIL = 0.8
 
+#: A photo whose mean grey level inside the field is below this (of 255) is flagged "dark":
+#: kept, but its cells sit in the bottom sixth of the range, where JPEG noise dominates.
+DARK_LEVEL = 40.0
+
+#: A photo is flagged "blurry" when its focus score is below this fraction of the median focus
+#: of its device in the dataset (the Laplacian variance depends on the specimen, so only a
+#: comparison within one device and dataset means anything).
+BLURRY_RATIO = 0.3
+
 
 @dataclass(frozen=True)
 class QualityScores:
@@ -127,7 +136,7 @@ def blank_verdict(scores: QualityScores) -> tuple[str, str] | None:
     return None
 
 
-def focus_flag(focus: float, reference_focus: float, ratio: float = 0.3) -> bool:
+def focus_flag(focus: float, reference_focus: float, ratio: float = BLURRY_RATIO) -> bool:
     """True when ``focus`` is below ``ratio`` times the session's typical (median) focus.
 
     Parameters

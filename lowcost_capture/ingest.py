@@ -1,33 +1,27 @@
 """``ingest``: photos -> ``DATASET/{train,valid,test}/<label>/<id>.png`` + manifest.
 
-Per photo: hash -> sniff and decode (JPEG draft mode) -> EXIF orientation -> sRGB -> field of
-view -> flat field (optional) -> white balance (optional) -> QC (black/blank) -> rotation-aware
-de-duplication -> crop/mask the field -> resample (fixed size or fixed µm/px) -> tiles (optional)
--> metadata-free PNGs and manifest rows, written atomically. Groups are assigned to splits before
-any image is written, so tiles of one photo (or photos of one slide) never straddle splits.
+Each photo goes through the ordered steps of :data:`lowcost_capture.steps.STEPS`: read (hash,
+sniff, JPEG draft decode), orient (EXIF), colour (sRGB), field of view, flat field (optional),
+white balance (optional), focus and exposure QC (black/blank rejected), rotation-aware
+de-duplication, scale (crop to the field, fixed size or fixed µm/px) and tile (optional). This
+module does what is not a step: it lists the photos, checks the arguments, holds the dataset
+lock, assigns groups to splits before any image is written (so tiles of one photo, or photos of
+one slide, never straddle splits), and writes metadata-free PNGs and manifest rows atomically.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
-import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
 from tqdm.auto import tqdm
 
 from . import limits
 from .atomic import remove_stale_temporaries, write_png_atomic
-from .calibrate import load_calibration, validate_session
-from .colour import prepare_colour
-from .dedup import NearDuplicateIndex, content_square, dihedral_hashes, perceptual_hash, sha256_file
-from .flatfield import FlatField, apply_flatfield, build_flatfield
-from .focus import blank_verdict, focus_flag, quality_scores
-from .fov import FLAG_FULL_FRAME, FieldOfView, detect_fov, disc_mask
+from .dedup import sha256_file
 from .labels import (
     LabelError,
     PhotoEntry,
@@ -38,17 +32,8 @@ from .labels import (
 )
 from .locking import dataset_lock
 from .manifest import DatasetTables
-from .orientation import apply_orientation
-from .reading import PhotoReadError, open_photo
-from .scale import resample_to_um_per_px
 from .split import SPLITS, assign_groups
-from .tiling import tile_positions
-
-#: JPEGs are decoded so that their long side is at least this multiple of the output size
-#: (the field of view usually spans well over half of the photo's long side).
-DECODE_MARGIN = 1.8
-#: Never decode below this long side: the field-of-view detector and QC need the detail.
-MIN_DECODE_SIDE = 1000
+from .steps import STEPS, IngestOptions, PhotoWork, RunContext, build_options, step_options
 
 
 class IngestError(ValueError):
@@ -127,25 +112,6 @@ class IngestSummary:
         return "\n".join(lines)
 
 
-@dataclass
-class IngestOptions:
-    """Processing settings shared by every photo of a run (see :func:`ingest`)."""
-
-    size: int = 512
-    tile: int | None = None
-    tile_stride: int | None = None
-    um_per_px: float | None = None
-    target_um_per_px: float | None = None
-    crop_fov: bool = True
-    white_balance: bool = False
-    dedup: bool = True
-    reject_blank: bool = True
-    session: str = ""
-    device: str = ""
-    optics: str = ""
-    calibration_long_side: int | None = None
-
-
 def _collect_entries(source: Path, label, labels_csv, out: Path) -> list[PhotoEntry]:
     if label is not None and labels_csv is not None:
         raise IngestError("give either --label or --labels, not both")
@@ -187,107 +153,16 @@ def _checked(check, *args):
         raise IngestError(str(error)) from error
 
 
-def _validate_numbers(
-    size, tile, tile_stride, um_per_px, target_um_per_px, fractions, seed, lock_timeout
-) -> tuple:
-    """Check every numeric argument of :func:`ingest`; returns them normalised."""
-    size = _checked(limits.check_size, size)
-    if tile is not None:
-        tile = _checked(limits.check_tile, tile)
-    if tile_stride is not None:
-        if tile is None:
-            raise IngestError("--tile-stride needs --tile")
-        tile_stride = _checked(limits.check_stride, tile_stride)
-    if um_per_px is not None:
-        um_per_px = _checked(limits.check_um_per_px, um_per_px)
-    if target_um_per_px is not None:
-        target_um_per_px = _checked(limits.check_um_per_px, target_um_per_px, "--target-um-per-px")
-    if tile is not None and target_um_per_px is None:
-        _checked(limits.check_tile_count, size, tile, tile_stride or tile)
-    if fractions is not None:
-        fractions = _checked(limits.check_fractions, fractions)
-    seed = _checked(limits.check_seed, seed)
-    lock_timeout = _checked(limits.check_wait, lock_timeout)
-    return size, tile, tile_stride, um_per_px, target_um_per_px, fractions, seed, lock_timeout
-
-
-def _decode_request(options: IngestOptions) -> tuple[int, float | None]:
-    min_side = max(MIN_DECODE_SIDE, round(DECODE_MARGIN * options.size))
-    min_scale = None
-    if options.um_per_px and options.target_um_per_px:
-        min_scale = options.um_per_px / options.target_um_per_px
-    return min_side, min_scale
-
-
-def _upright_rgb(path: Path, options: IngestOptions):
-    min_side, min_scale = _decode_request(options)
-    decoded = open_photo(path, min_long_side=min_side, min_scale=min_scale)
-    image, orientation = apply_orientation(decoded.image)
-    image, icc_status = prepare_colour(image)
-    return decoded, image, orientation, icc_status
-
-
-def load_flatfield(path: Path, options: IngestOptions) -> FlatField:
-    """Decode a blank-slide photo like the specimen photos and build the flat-field reference."""
-    _, image, _, _ = _upright_rgb(Path(path), options)
-    return build_flatfield(image, detect_fov(image), sha256_file(Path(path))[:12])
-
-
-def _crop_field(image: Image.Image, fov: FieldOfView) -> tuple[Image.Image, FieldOfView]:
-    """Crop to the circle's bounding box (within the frame) and blacken outside the circle."""
-    if not fov.has_circle:
-        return image, fov
-    left = max(0, int(np.floor(fov.cx - fov.r)))
-    top = max(0, int(np.floor(fov.cy - fov.r)))
-    right = min(image.size[0], int(np.ceil(fov.cx + fov.r)))
-    bottom = min(image.size[1], int(np.ceil(fov.cy + fov.r)))
-    cropped = np.asarray(image.crop((left, top, right, bottom))).copy()
-    local = FieldOfView(fov.flag, fov.cx - left, fov.cy - top, fov.r)
-    cropped[~disc_mask(cropped.shape[:2], local)] = 0
-    return Image.fromarray(cropped, mode="RGB"), local
-
-
-def _output_size(size: tuple[int, int], options: IngestOptions, um_per_px: float | None):
-    """Size of the output image for an input of ``size``, before any pixel is resampled."""
-    if um_per_px and options.target_um_per_px:
-        factor = um_per_px / options.target_um_per_px
-    else:
-        factor = min(1.0, options.size / max(size))
-    return max(1, round(size[0] * factor)), max(1, round(size[1] * factor))
-
-
-def _resize_output(image: Image.Image, options: IngestOptions, um_per_px: float | None):
-    """Resample to the target µm/px, or shrink so the long side is at most ``size``."""
-    if um_per_px and options.target_um_per_px:
-        resized, factor = resample_to_um_per_px(image, um_per_px, options.target_um_per_px)
-        return resized, factor, options.target_um_per_px
-    new_size = _output_size(image.size, options, um_per_px)
-    factor = 1.0
-    if new_size != image.size:
-        old_width = image.size[0]
-        image = image.resize(new_size, Image.Resampling.LANCZOS)
-        factor = new_size[0] / old_width
-    return image, factor, (um_per_px / factor if um_per_px else None)
-
-
-def _fmt(value, digits: int = 3) -> str:
-    return "" if value is None else f"{value:.{digits}f}"
-
-
 class _Ingester:
-    """State of one ingest run (tables, duplicate index, options)."""
+    """One ingest run: the steps' shared context and the writing of each photo's images."""
 
-    def __init__(self, tables, options, flatfield):
-        self.tables = tables
-        self.options = options
-        self.flatfield = flatfield
-        self.index = NearDuplicateIndex()
-        indexed = set()
-        for row in tables.manifest:
-            if row.get("photo_phash") and row["source_sha256"] not in indexed:
-                indexed.add(row["source_sha256"])
-                self.index.add(row["photo_phash"], row["source_name"])
+    def __init__(self, run: RunContext, steps=STEPS):
+        self.run = run
+        self.steps = steps
+        self.tables = run.tables
         self.seen_this_run: dict[str, str] = {}
+        for step in steps:
+            step.begin(run)
 
     def reject(self, entry, sha, reason, message) -> PhotoResult:
         self.tables.add_rejection(
@@ -302,154 +177,77 @@ class _Ingester:
         return PhotoResult(entry.name, entry.label, "rejected", reason, message)
 
     def process(self, entry: PhotoEntry, sha: str, group: str) -> PhotoResult:
-        options = self.options
-        try:
-            decoded, image, orientation, icc_status = _upright_rgb(entry.path, options)
-        except PhotoReadError as error:
-            return self.reject(entry, sha, error.reason, str(error))
-        fov = detect_fov(image) if options.crop_fov else FieldOfView(FLAG_FULL_FRAME)
-        if self.flatfield is not None:
-            image = apply_flatfield(image, self.flatfield)
-        if options.white_balance:
-            from .whitebalance import gray_world
-
-            image = gray_world(image, fov)
-        scores = quality_scores(image, fov)
-        verdict = blank_verdict(scores)
-        if options.reject_blank and verdict is not None:
-            return self.reject(entry, sha, *verdict)
-        square = content_square(image, fov)
-        variants = dihedral_hashes(square)
-        if options.dedup:
-            match = self.index.find(variants)
-            if match is not None:
-                message = (
-                    f"near duplicate of {match} (perceptual hash; rotations and mirror images "
-                    "are compared too)"
-                )
-                return self.reject(entry, sha, "near_duplicate", message)
-
-        # Pixel size of the decoded, upright image. A session calibration holds for photos of
-        # the calibration photo's size; photos resized since (e.g. sent through a messaging app)
-        # show the same field with fewer pixels.
-        scale_to_original = decoded.draft_scale
-        um_original = options.um_per_px
-        if um_original and options.calibration_long_side:
-            um_original *= options.calibration_long_side / max(decoded.original_size)
-        um_decoded = um_original / scale_to_original if um_original else None
-        cropped, local_fov = _crop_field(image, fov) if options.crop_fov else (image, fov)
-        # Bounded before any pixel is resampled: memory never depends on an odd photo's shape.
-        problem = limits.output_size_problem(*_output_size(cropped.size, options, um_decoded))
-        if problem is not None:
-            return self.reject(entry, sha, *problem)
-        output, factor, um_out = _resize_output(cropped, options, um_decoded)
-        local_fov = local_fov.scaled(factor)
-
+        """Run every step on one photo, then write its images and manifest rows."""
         split = self.tables.splits[group]
+        photo = PhotoWork(entry, sha, group, split)
+        for step in self.steps:
+            rejection = step.process(photo, self.run)
+            if rejection is not None:
+                return self.reject(entry, sha, *rejection)
         folder = self.tables.root / split / entry.label
         if not folder.resolve().is_relative_to(self.tables.root.resolve()):
             message = f"{split}/{entry.label} is a link to a folder outside the dataset"
             return self.reject(entry, sha, "unsafe_output_folder", message)
-        base_id = sha[:16]
-        if options.tile:
-            positions = tile_positions(
-                output.size[0], output.size[1], local_fov, options.tile, options.tile_stride
-            )
-            if not positions:
-                message = (
-                    f"the field of view ({output.size[0]}x{output.size[1]} px after resampling) "
-                    f"holds no {options.tile}x{options.tile} tile"
-                )
-                return self.reject(entry, sha, "no_tiles", message)
-            if len(positions) > limits.MAX_TILES_PER_PHOTO:
-                message = (
-                    f"the photo would give {len(positions)} tiles (at most "
-                    f"{limits.MAX_TILES_PER_PHOTO}); use a larger --tile-stride or "
-                    "--target-um-per-px"
-                )
-                return self.reject(entry, sha, "too_many_tiles", message)
-            # A generator: one tile in memory at a time.
-            pieces = (
-                (
-                    output.crop((pos.x0, pos.y0, pos.x0 + options.tile, pos.y0 + options.tile)),
-                    f"{base_id}_r{pos.row:02d}c{pos.col:02d}.png",
-                    str(pos.row),
-                    str(pos.col),
-                )
-                for pos in positions
-            )
-        else:
-            pieces = iter([(output, f"{base_id}.png", "", "")])
-
-        photo_hash = variants[0]
-        original_fov = fov.scaled(1.0 / scale_to_original)
-        qc = []
-        if scores.clipped > 0.05:
-            qc.append("overexposed")
-        if scores.brightness < 40:
-            qc.append("dark")
+        core = {
+            "label": entry.label,
+            "split": split,
+            "group": group,
+            "source_dataset": self.run.settings.session or "capture",
+            "source_sha256": sha,
+            "source_name": entry.name,
+        }
+        qc_status = ";".join(photo.flags) if photo.flags else "ok"
         rows, outputs = [], []
-        for piece, name, tile_row, tile_col in pieces:
-            relative = f"{split}/{entry.label}/{name}"
-            data = write_png_atomic(self.tables.root / relative, piece)
-            rows.append(
-                {
-                    "path": relative,
-                    "label": entry.label,
-                    "split": split,
-                    "group": group,
-                    "source_dataset": options.session or "capture",
-                    "sha256": hashlib.sha256(data).hexdigest(),
-                    "source_sha256": sha,
-                    "source_name": entry.name,
-                    "source_format": decoded.file_format,
-                    "session": options.session,
-                    "device": entry.device or options.device,
-                    "optics": entry.optics or options.optics,
-                    "um_per_px": _fmt(um_out, 5),
-                    "fov_flag": fov.flag,
-                    "fov_cx": _fmt(original_fov.cx, 1),
-                    "fov_cy": _fmt(original_fov.cy, 1),
-                    "fov_r": _fmt(original_fov.r, 1),
-                    "tile_row": tile_row,
-                    "tile_col": tile_col,
-                    "width": str(piece.size[0]),
-                    "height": str(piece.size[1]),
-                    "focus_score": _fmt(scores.focus, 2),
-                    "brightness": _fmt(scores.brightness, 1),
-                    "detail": _fmt(scores.detail, 2),
-                    "phash": perceptual_hash(piece) if options.tile else photo_hash,
-                    "photo_phash": photo_hash,
-                    "orientation_applied": str(orientation),
-                    "icc": icc_status,
-                    "flatfield": self.flatfield.source_id if self.flatfield else "",
-                    "white_balance": "gray_world" if options.white_balance else "",
-                    "qc_status": ";".join(qc) if qc else "ok",
-                }
-            )
+        for piece in photo.pieces:
+            relative = f"{split}/{entry.label}/{piece.file_name}"
+            data = write_png_atomic(self.tables.root / relative, piece.image)
+            row = {"path": relative, **core, "sha256": hashlib.sha256(data).hexdigest()}
+            row.update(photo.values)
+            row.update(piece.values)
+            for step in self.steps:
+                row.update(step.describe(photo, piece, self.run))
+            row["qc_status"] = qc_status
+            rows.append(row)
             outputs.append(relative)
         self.tables.add_images(rows)
-        self.index.add(photo_hash, entry.name)
+        for step in self.steps:
+            step.accepted(photo, self.run)
         return PhotoResult(entry.name, entry.label, "added", outputs=outputs)
 
+    def finish(self, new_sources: set[str]) -> None:
+        """Run the steps' end-of-run checks (e.g. blurry against the device's median)."""
+        changed = [step.finish(self.run, new_sources) for step in self.steps]
+        if any(changed):
+            self.tables.save_manifest()
 
-def _flag_blurry(tables: DatasetTables, new_sources: set[str]) -> None:
-    """Mark this run's photos whose focus is below 0.3 x the median of their device."""
-    by_device: dict[str, list[float]] = {}
-    for row in tables.manifest:
-        if row.get("focus_score"):
-            by_device.setdefault(row.get("device", ""), []).append(float(row["focus_score"]))
-    changed = False
-    for row in tables.manifest:
-        if row["source_sha256"] not in new_sources or not row.get("focus_score"):
-            continue
-        median = statistics.median(by_device[row.get("device", "")])
-        if focus_flag(float(row["focus_score"]), median) and "blurry" not in row["qc_status"]:
-            flags = [flag for flag in row["qc_status"].split(";") if flag and flag != "ok"]
-            row["qc_status"] = ";".join([*flags, "blurry"])
-            changed = True
-    if changed:
-        tables.save_manifest()
+
+def prepare_run(settings: IngestOptions, dataset: Path, steps=STEPS) -> RunContext:
+    """Run every step's :meth:`~lowcost_capture.steps.Step.prepare`; nothing is written.
+
+    Raises
+    ------
+    IngestError
+        When a step refuses the run (an unreadable calibration, a flat field that is not a
+        usable photo, a resampling beyond the limits).
+    """
+    run = RunContext(settings, Path(dataset))
+    for step in steps:
+        try:
+            run.state[step.name] = step.prepare(run)
+        except ValueError as error:
+            raise IngestError(str(error)) from error
+    return run
+
+
+def _settings(options: IngestOptions | None, step_values: dict) -> IngestOptions:
+    """The run's settings from an ``IngestOptions`` and/or option keywords, all checked."""
+    if options is not None:
+        values = {option.name: getattr(options, option.name) for option in step_options()}
+        step_values = {**values, **step_values}
+    try:
+        return build_options(**step_values)
+    except ValueError as error:
+        raise IngestError(str(error)) from error
 
 
 def ingest(
@@ -459,23 +257,12 @@ def ingest(
     label: str | None = None,
     labels_csv=None,
     group: str | None = None,
-    session: str = "",
-    device: str = "",
-    optics: str = "",
-    size: int = 512,
-    tile: int | None = None,
-    tile_stride: int | None = None,
-    um_per_px: float | None = None,
-    target_um_per_px: float | None = None,
-    flatfield=None,
-    white_balance: bool = False,
-    crop_fov: bool = True,
-    dedup: bool = True,
-    reject_blank: bool = True,
     fractions: dict[str, float] | None = None,
     seed: int = 0,
     progress: bool = True,
     lock_timeout: float = 0.0,
+    options: IngestOptions | None = None,
+    **step_values,
 ) -> IngestSummary:
     """Turn phone/Foldscope photos into a folder-per-label dataset.
 
@@ -494,41 +281,20 @@ def ingest(
     group : str, optional
         Group (slide or session id) shared by all photos of this run; by default every source
         photo is its own group. Splits are made by group.
-    session : str
-        Session name: selects the calibration stored by ``calibrate`` and is recorded.
-    device, optics : str
-        Recorded in the manifest (e.g. ``"Pixel 7"``, ``"foldscope_140x"``).
-    size : int
-        Longest side of output images when no µm/px target is given (never enlarged); 16-8192.
-    tile, tile_stride : int, optional
-        Cut square tiles of this side (8-8192) and step (1-8192) lying fully inside the field
-        of view; at most 4096 tiles per photo.
-    um_per_px : float, optional
-        Pixel size of the full-resolution photos (overrides the session calibration);
-        0.01-1000 µm/px.
-    target_um_per_px : float, optional
-        Resample every photo to this pixel size (needs ``um_per_px`` or a calibration); at most
-        a 4x enlargement or a 200x reduction. Photos whose output would exceed 25 megapixels
-        or be under 16 pixels on a side are rejected (``output_too_large``,
-        ``output_too_small``).
-    flatfield : path, optional
-        Blank-slide photo of the same session for flat-field correction.
-    white_balance : bool
-        Apply gray-world white balance inside the field of view.
-    crop_fov : bool
-        Detect the circular field of view and crop to it (full-frame photos are kept whole).
-    dedup : bool
-        Reject near-duplicate photos (rotations and mirror images included).
-    reject_blank : bool
-        Reject all-black and blank photos.
     fractions : dict, optional
         Share of groups per split, default ``{"train": 0.7, "valid": 0.2, "test": 0.1}``.
     seed : int
         Seed of the split assignment.
     progress : bool
-        Show a progress bar.
+        Show a progress bar (on stderr).
     lock_timeout : float
         Seconds to wait for another ingest into the same dataset.
+    options : IngestOptions, optional
+        Settings of the steps as one object (:data:`lowcost_capture.steps.IngestOptions`);
+        keywords given as well override its values.
+    **step_values
+        Settings of the steps by name: the step options listed below (made from
+        :data:`lowcost_capture.steps.STEPS`, like the flags of ``lowcost-capture ingest``).
 
     Returns
     -------
@@ -540,25 +306,22 @@ def ingest(
         A ``ValueError``: bad arguments (see :mod:`lowcost_capture.limits`), a refused label
         or session name, a flat field that is not a usable photo, damaged dataset tables.
         Arguments are checked before anything is written.
+    TypeError
+        For a keyword that is no option of any step.
     lowcost_capture.locking.DatasetLockedError
         Another ingest is writing to ``out``.
     """
     source, out = Path(source), Path(out)
     # Every argument is checked before anything is written (and before the slow scan).
-    (size, tile, tile_stride, um_per_px, target_um_per_px, fractions, seed, lock_timeout) = (
-        _validate_numbers(
-            size, tile, tile_stride, um_per_px, target_um_per_px, fractions, seed, lock_timeout
-        )
-    )
+    settings = _settings(options, step_values)
+    if fractions is not None:
+        fractions = _checked(limits.check_fractions, fractions)
+    seed = _checked(limits.check_seed, seed)
+    lock_timeout = _checked(limits.check_wait, lock_timeout)
     if label is not None:
         try:
             label = validate_label(label)
         except LabelError as error:
-            raise IngestError(str(error)) from error
-    if session:
-        try:
-            validate_session(session)
-        except ValueError as error:
             raise IngestError(str(error)) from error
     if not source.exists():
         raise IngestError(f"source {source} does not exist")
@@ -571,53 +334,8 @@ def ingest(
             "may contain the other (outputs would be re-read as photos, or originals with "
             "their EXIF would sit inside the shared dataset)"
         )
-    if flatfield is not None and not Path(flatfield).is_file():
-        raise IngestError(f"flat-field photo {flatfield} does not exist")
-
-    options = IngestOptions(
-        size=size,
-        tile=tile,
-        tile_stride=tile_stride,
-        um_per_px=um_per_px,
-        target_um_per_px=target_um_per_px,
-        crop_fov=crop_fov,
-        white_balance=white_balance,
-        dedup=dedup,
-        reject_blank=reject_blank,
-        session=session,
-        device=device,
-        optics=optics,
-    )
-    # Checked before the lock creates the dataset folder (calibrations are written atomically,
-    # so reading one without the lock is safe): a refused run leaves nothing behind.
-    if options.um_per_px is None and session:
-        try:
-            calibration = load_calibration(out, session)
-        except (OSError, ValueError, TypeError) as error:
-            raise IngestError(
-                f"the calibration of session {session} is unreadable: {error}"
-            ) from error
-        if calibration is not None:
-            options.um_per_px = _checked(
-                limits.check_um_per_px, calibration.um_per_px, f"the {session} calibration"
-            )
-            options.calibration_long_side = max(calibration.photo_size)
-    if target_um_per_px and not options.um_per_px:
-        raise IngestError(
-            "--target-um-per-px needs the photos' pixel size: run `lowcost-capture "
-            "calibrate` for this --session or pass --um-per-px"
-        )
-    if target_um_per_px:
-        _checked(limits.check_resampling, options.um_per_px, target_um_per_px)
-    # The flat field is decoded and checked before anything is written, like an argument.
-    reference = None
-    if flatfield is not None:
-        try:
-            reference = load_flatfield(Path(flatfield), options)
-        except PhotoReadError as error:
-            raise IngestError(f"--flatfield {flatfield}: {error}") from error
-        except ValueError as error:
-            raise IngestError(f"--flatfield {flatfield}: {error}") from error
+    # Before the lock creates the dataset folder: a refused run leaves nothing behind.
+    run = prepare_run(settings, out)
     entries = _collect_entries(source, label, labels_csv, out)
     if not entries:  # nothing to do: do not create an empty dataset folder either
         return IngestSummary(out)
@@ -657,7 +375,8 @@ def ingest(
         # resumed later gives the same splits as an uninterrupted run.
         tables.add_splits(plan, majority)
 
-        ingester = _Ingester(tables, options, reference)
+        run.tables = tables
+        ingester = _Ingester(run)
         new_sources = set()
         for entry, sha in tqdm(hashed, desc="ingest", unit="photo", disable=not progress):
             if entry.error is not None:
@@ -680,9 +399,27 @@ def ingest(
                 summary.results.append(result)
                 if result.status == "added":
                     new_sources.add(sha)
-        _flag_blurry(tables, new_sources)
+        ingester.finish(new_sources)
         summary.warnings = split_coverage_warnings(tables.manifest)
     return summary
+
+
+def _step_options_doc() -> str:
+    """The ``Step options`` section of :func:`ingest`'s docstring, made from the steps."""
+    lines = ["", "    Step options", "    ------------"]
+    for step in STEPS:
+        for option in step.options:
+            kind = option.kind.__name__
+            lines.append(f"    {option.name} : {kind}, default {option.default!r}")
+            text = option.doc or option.help
+            lines.append(f"        {text[:1].upper()}{text[1:]}; step ``{step.name}``.")
+            lines.append(f"        Command line: ``{option.cli_flag}``.")
+    return "\n".join(lines) + "\n"
+
+
+ingest.__doc__ = ingest.__doc__.replace(
+    "\n    Returns\n", _step_options_doc() + "\n    Returns\n", 1
+)
 
 
 def split_coverage_warnings(manifest: list[dict]) -> list[str]:
@@ -706,7 +443,7 @@ def ingest_one_photo(
 ) -> tuple[PhotoResult, list[dict]]:
     """Ingest a single photo, for callers that receive photos one at a time.
 
-    The per-photo step of :func:`ingest` (same pipeline, tables, splits and QC flags) for
+    The per-photo steps of :func:`ingest` (same pipeline, tables, splits and QC flags) for
     ``lowcost-capture serve``. Unlike :func:`ingest`, ``path`` may lie inside the dataset (the
     server's staging folder) and the caller must hold :func:`~lowcost_capture.locking.dataset_lock`.
 
@@ -723,7 +460,7 @@ def ingest_one_photo(
     name : str
         Name recorded as ``source_name`` (never used as a path).
     options : IngestOptions, optional
-        Processing settings (defaults of :func:`ingest`).
+        Settings of the steps (defaults of :func:`ingest`).
 
     Returns
     -------
@@ -735,12 +472,14 @@ def ingest_one_photo(
     Raises
     ------
     IngestError
-        A refused label (nothing is written).
+        A refused label or option (nothing is written).
     """
     try:
         label = validate_label(label)
     except LabelError as error:
         raise IngestError(str(error)) from error
+    settings = _settings(options, {})
+    run = prepare_run(settings, Path(dataset))
     tables = DatasetTables(Path(dataset))
     tables.ensure_rejected_file()
     sha = sha256_file(Path(path))
@@ -749,8 +488,9 @@ def ingest_one_photo(
     else:
         plan = assign_groups({group: label}, tables.splits, tables.split_labels)
         tables.add_splits(plan, {group: label})
-        ingester = _Ingester(tables, options or IngestOptions(), None)
+        run.tables = tables
+        ingester = _Ingester(run)
         result = ingester.process(PhotoEntry(Path(path), name, label), sha, group)
         if result.status == "added":
-            _flag_blurry(tables, {sha})
+            ingester.finish({sha})
     return result, [row for row in tables.manifest if row["source_sha256"] == sha]

@@ -16,44 +16,15 @@ from pathlib import Path
 
 from .atomic import read_csv_rows, write_csv_atomic
 from .labels import LabelError, validate_dataset_path
+from .steps import manifest_columns
 
 MANIFEST_NAME = "manifest.csv"
 REJECTED_NAME = "rejected.csv"
 SPLITS_NAME = "splits.csv"
 
-MANIFEST_COLUMNS = (
-    "path",
-    "label",
-    "split",
-    "group",
-    "source_dataset",
-    "sha256",
-    "source_sha256",
-    "source_name",
-    "source_format",
-    "session",
-    "device",
-    "optics",
-    "um_per_px",
-    "fov_flag",
-    "fov_cx",
-    "fov_cy",
-    "fov_r",
-    "tile_row",
-    "tile_col",
-    "width",
-    "height",
-    "focus_score",
-    "brightness",
-    "detail",
-    "phash",
-    "photo_phash",
-    "orientation_applied",
-    "icc",
-    "flatfield",
-    "white_balance",
-    "qc_status",
-)
+#: Core columns, then the columns of each ingest step in pipeline order, then ``qc_status``
+#: (declared by the steps: :func:`lowcost_capture.steps.manifest_columns`).
+MANIFEST_COLUMNS = manifest_columns()
 REJECTED_COLUMNS = ("source_name", "source_sha256", "label", "reason", "message")
 SPLITS_COLUMNS = ("group", "split", "label")
 

@@ -23,6 +23,7 @@ from .limits import MAX_OUTPUT_PIXELS
 from .manifest import MANIFEST_NAME, REJECTED_NAME, read_manifest
 from .reading import PhotoReadError, open_dataset_image
 from .split import SPLITS
+from .steps import STEPS
 
 REPORT_FOLDER = "report"
 #: Split frame and QC caption colours: the kit's colour-blind-safe palette (course_kit.palette).
@@ -79,6 +80,98 @@ def _table(headers: list[str], body: list[list]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{lines}</tbody></table>"
 
 
+def qc_flag_counts(manifest: list[dict]) -> Counter:
+    """Images per QC flag (an image with ``blurry;dark`` counts once for each)."""
+    return Counter(
+        flag
+        for row in manifest
+        for flag in (row.get("qc_status", "") or "").split(";")
+        if flag and flag != "ok"
+    )
+
+
+def qc_checks_table(manifest: list[dict], rejected: Counter, steps=STEPS) -> list[list]:
+    """One row per QC flag and rejection reason the ingest steps declare, with its count.
+
+    Made from the steps' declarations (:data:`lowcost_capture.steps.STEPS`), so a new step's
+    flags appear in the report without changing this module.
+
+    Returns
+    -------
+    list of list
+        ``[step title, flag or reason, "flagged" or "rejected", meaning, count]`` rows.
+    """
+    flagged = qc_flag_counts(manifest)
+    rows = []
+    for step in steps:
+        for flag in step.flags:
+            rows.append([step.title, flag.name, "flagged", flag.meaning, flagged[flag.name]])
+        for reason, meaning in step.rejections.items():
+            rows.append([step.title, reason, "rejected", meaning, rejected[reason]])
+    return rows
+
+
+def _photo_rows(manifest: list[dict]) -> list[dict]:
+    """The first manifest row of each photo (tiles of one photo share their QC values)."""
+    seen, rows = set(), []
+    for row in manifest:
+        key = row.get("source_sha256") or row["path"]
+        if key not in seen:
+            seen.add(key)
+            rows.append(row)
+    return rows
+
+
+def qc_measures_figure(manifest: list[dict], steps=STEPS) -> bytes | None:
+    """PNG: one dot per photo for each QC flag with a fixed threshold, and the threshold.
+
+    Made from the steps' flag declarations (``columns``, ``threshold``), so a new step's
+    measures appear without changing this module. ``None`` when no photo has such a value.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    photos = _photo_rows(manifest)
+    panels = []
+    for step in steps:
+        for flag in step.flags:
+            if flag.threshold is None or not flag.columns:
+                continue
+            values = [value for row in photos if (value := flag.worst(row)) is not None]
+            if values:
+                panels.append((step, flag, values))
+    if not panels:
+        return None
+    figure = Figure(figsize=(7.5, 1.45 * len(panels) + 0.3), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(len(panels), 1, squeeze=False)[:, 0]
+    ok_colour, flagged_colour = palette.QC["ok"], palette.QC["flagged"]
+    for ax, (step, flag, values) in zip(axes, panels, strict=True):
+        jitter = [((index * 0.618034) % 1.0 - 0.5) * 0.6 for index in range(len(values))]
+        flagged = [(v > flag.threshold) if flag.above else (v < flag.threshold) for v in values]
+        colours = [flagged_colour if bad else ok_colour for bad in flagged]
+        ax.scatter(values, jitter, c=colours, s=22, alpha=0.8, edgecolors="none")
+        ax.axvline(flag.threshold, color="0.3", linestyle="--", linewidth=1)
+        ax.set_ylim(-0.5, 0.5)
+        ax.set_yticks([])
+        right = max(max(values), flag.threshold) * 1.08 or 1.0
+        ax.set_xlim(min(0.0, min(values)), right)
+        which = "largest" if flag.above else "smallest"
+        columns = (
+            flag.columns[0] if len(flag.columns) == 1 else f"{which} of " + ", ".join(flag.columns)
+        )
+        ax.set_xlabel(columns)
+        ax.set_title(
+            f"{step.title}: '{flag.name}' ({sum(flagged)} of {len(values)} photos), "
+            f"dashed line = threshold {flag.threshold:g}",
+            fontsize=9,
+            loc="left",
+        )
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
+
+
 def qc_summary(dataset: Path) -> dict:
     """Counts for the QC summary: per label and split, QC status, FOV flag, rejection reason."""
     manifest, _ = read_manifest(Path(dataset))
@@ -94,6 +187,7 @@ def qc_summary(dataset: Path) -> dict:
         "qc_status": Counter(row.get("qc_status", "") for row in manifest),
         "fov_flag": Counter(row.get("fov_flag", "") for row in manifest),
         "rejected": Counter(row.get("reason", "") for row in rejected),
+        "checks": qc_checks_table(manifest, Counter(row.get("reason", "") for row in rejected)),
     }
 
 
@@ -159,6 +253,15 @@ def report(dataset, out_dir=None, thumb: int = 128) -> Path:
             f'<img src="{quote(name)}" alt="contact sheet of {html.escape(label)}">'
         )
 
+    measures_png = qc_measures_figure(manifest)
+    measures_html = ""
+    if measures_png is not None:
+        write_bytes_atomic(out_dir / "qc_measures.png", measures_png)
+        measures_html = (
+            '<img src="qc_measures.png" alt="One dot per photo for each QC measure with a fixed '
+            "threshold (the dashed line); dots past the line are flagged and drawn in the "
+            'flagged colour.">'
+        )
     counts = [
         [label, *[summary["by_label_split"][(label, split)] for split in SPLITS]]
         for label in labels
@@ -184,6 +287,11 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}} img{{max-width:1
 {_table(["label", *SPLITS], counts)}
 <h2>QC summary</h2>
 {_table(["QC status", "images"], sorted(summary["qc_status"].items()))}
+<h3>What each ingest step checks</h3>
+<p>Flagged images are kept (their flags are in the manifest's <code>qc_status</code> and under
+their thumbnails); rejected photos are listed in <code>rejected.csv</code>.</p>
+{_table(["step", "flag or reason", "outcome", "meaning", "count"], summary["checks"])}
+{measures_html}
 {_table(["field of view", "images"], sorted(summary["fov_flag"].items()))}
 {_table(["rejection reason", "photos"], sorted(summary["rejected"].items()))}
 <h2>Audit</h2>

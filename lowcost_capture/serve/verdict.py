@@ -1,11 +1,14 @@
 """What a student is told about each photo: accepted or not, and why, check by check.
 
 The verdict is built from the ingest result and the photo's manifest rows, so the server says
-exactly what ``lowcost-capture ingest`` recorded: field-of-view flag, QC status (blurry, dark,
-overexposed), and the rejection reason.
+exactly what ``lowcost-capture ingest`` recorded: the rejection reason, or one line per check
+(field of view, focus, exposure, duplicate) said by the ingest steps themselves
+(:meth:`lowcost_capture.steps.Step.student_checks`).
 """
 
 from __future__ import annotations
+
+from ..steps import STEPS
 
 #: Rejection reasons (rejected.csv codes) and the advice given to the student.
 ADVICE = {
@@ -23,15 +26,42 @@ ADVICE = {
     "worker_failed": "The server could not process this photo: take it again.",
 }
 
-_FOV_TEXT = {
-    "circle": (True, "field of view found (circle)"),
-    "circle_clipped": (None, "field of view found, but cut by the frame edge: centre the lens"),
-    "full_frame": (False, "no circle found: whole picture kept; centre the lens in the camera"),
-}
-
 
 def _check(name: str, ok: bool | None, text: str) -> dict:
     return {"name": name, "ok": ok, "text": text}
+
+
+def student_checks(row: dict, flags: set[str], steps=STEPS) -> list[dict]:
+    """The verdict's lines for an accepted photo, from what each ingest step says about it.
+
+    Steps that speak for the same line (e.g. two exposure checks) are merged into one: it is
+    a warning when any of them warns (their texts joined), fine when all are fine (the first
+    step's text), and so-so (``ok`` None) otherwise.
+
+    Parameters
+    ----------
+    row : dict
+        The photo's first manifest row.
+    flags : set of str
+        Its QC flags (from ``qc_status``).
+    steps : sequence of Step
+        The ingest pipeline (default :data:`lowcost_capture.steps.STEPS`).
+    """
+    said: dict[str, list[tuple[bool | None, str]]] = {}
+    for step in steps:
+        for name, ok, text in step.student_checks(row, flags):
+            said.setdefault(name, []).append((ok, text))
+    checks = []
+    for name, lines in said.items():
+        warnings = [text for ok, text in lines if ok is False]
+        unsure = [text for ok, text in lines if ok is None]
+        if warnings:
+            checks.append(_check(name, False, "; ".join(warnings)))
+        elif unsure:
+            checks.append(_check(name, None, "; ".join(unsure)))
+        else:
+            checks.append(_check(name, True, lines[0][1]))
+    return checks
 
 
 def build_verdict(status: str, reason: str, message: str, rows: list[dict]) -> dict:
@@ -81,21 +111,7 @@ def build_verdict(status: str, reason: str, message: str, rows: list[dict]) -> d
             "images": len(rows),
         }
     flags = {flag for flag in first.get("qc_status", "ok").split(";") if flag and flag != "ok"}
-    fov_ok, fov_text = _FOV_TEXT.get(first.get("fov_flag", ""), (None, "field of view: unknown"))
-    checks.append(_check("circle", fov_ok, fov_text))
-    focus = first.get("focus_score", "")
-    if "blurry" in flags:
-        checks.append(_check("focus", False, f"blurry (focus {focus}, far below the class)"))
-    else:
-        checks.append(_check("focus", True, f"sharp enough (focus {focus})"))
-    brightness = first.get("brightness", "")
-    if "overexposed" in flags:
-        checks.append(_check("exposure", False, "overexposed: too bright, dim the lamp"))
-    elif "dark" in flags:
-        checks.append(_check("exposure", False, f"dark (mean grey {brightness}): more light"))
-    else:
-        checks.append(_check("exposure", True, f"exposure fine (mean grey {brightness})"))
-    checks.append(_check("duplicate", True, "new photo"))
+    checks.extend(student_checks(first, flags))
     warnings = [check for check in checks if check["ok"] is False]
     if warnings:
         outcome, title = "warning", "Accepted, but could be better"
