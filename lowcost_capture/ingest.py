@@ -20,10 +20,12 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
+from data_registry.imagefolder_layout import image_path
+
 from . import limits
-from .atomic import remove_stale_temporaries, write_png_atomic
 from .calibrate import load_calibration, validate_session
 from .colour import prepare_colour
+from .dataset_files import remove_stale_temporaries, write_png_atomic
 from .dedup import NearDuplicateIndex, content_square, dihedral_hashes, perceptual_hash, sha256_file
 from .flatfield import FlatField, apply_flatfield, build_flatfield
 from .focus import blank_verdict, focus_flag, quality_scores
@@ -390,7 +392,7 @@ class _Ingester:
             qc.append("dark")
         rows, outputs = [], []
         for piece, name, tile_row, tile_col in pieces:
-            relative = f"{split}/{entry.label}/{name}"
+            relative = image_path(split, entry.label, name)
             data = write_png_atomic(self.tables.root / relative, piece)
             rows.append(
                 {
