@@ -21,6 +21,7 @@ What can be checked, and where:
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import shutil
@@ -30,7 +31,6 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-import fastjsonschema
 import numpy as np
 from PIL import Image
 
@@ -38,7 +38,6 @@ from data_registry import cache, fetch, staging
 from data_registry import imagefolder_layout as layout
 from data_registry.atomic import atomic_folder
 from data_registry.errors import CourseDataError
-from data_registry.pack_manifest import schema_problem
 from data_registry.registry import Dataset, get_dataset
 
 DERIVATION_RECORD = "derivation.json"
@@ -79,7 +78,14 @@ RECORD_SCHEMA = {
         },
     },
 }
-_VALIDATE = fastjsonschema.compile(RECORD_SCHEMA)
+
+
+@functools.cache
+def _validator():
+    """The compiled record schema (fastjsonschema is imported on first use: fast start-up)."""
+    import fastjsonschema
+
+    return fastjsonschema.compile(RECORD_SCHEMA)
 
 
 def sha256_of(path: Path) -> str:
@@ -213,7 +219,9 @@ def read_record(path: Path) -> dict:
         record = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise CourseDataError(f"{path} is not a readable derivation record ({error})") from error
-    problem = schema_problem(_VALIDATE, record)
+    from data_registry.pack_manifest import schema_problem
+
+    problem = schema_problem(_validator(), record)
     if problem is not None:
         raise CourseDataError(f"{path} is malformed at {problem}")
     return record

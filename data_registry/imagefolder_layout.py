@@ -73,8 +73,8 @@ def folder_name(label: str) -> str:
     """Return the folder of class ``label``: a safe name, the label itself when it is one.
 
     Otherwise runs of other characters become ``_``, leading and trailing ``.``, ``_`` and
-    ``-`` go, a name the layout or Windows reserves gets a trailing ``_``, and a name longer
-    than 128 characters is cut.
+    ``-`` go, a name longer than 128 characters is cut, and a name the layout or Windows
+    reserves gets a ``_`` after its stem (``CON`` -> ``CON_``, ``lpt1.txt`` -> ``lpt1_.txt``).
 
     >>> folder_name("immature granulocytes (myelocytes)")
     'immature_granulocytes_myelocytes'
@@ -93,8 +93,9 @@ def folder_name(label: str) -> str:
     safe = safe.rstrip(".")
     if not safe:
         raise ValueError(f"class name {label!r} has no usable characters for a folder name")
-    if safe.lower() in RESERVED_FOLDERS or safe.split(".")[0].lower() in WINDOWS_RESERVED:
-        safe += "_"
+    stem, dot, rest = safe.partition(".")
+    if safe.lower() in RESERVED_FOLDERS or stem.lower() in WINDOWS_RESERVED:
+        safe = f"{stem}_{dot}{rest}"
     return safe
 
 
