@@ -140,10 +140,12 @@ def test_folders_are_published_whole_and_replaced_only_when_asked(tmp_path):
 
 
 def test_no_other_module_writes_files_through_its_own_temporary_and_rename():
-    """The packages and the book's extensions call data_registry.atomic; no private copies."""
+    """Every package and the book's extensions call data_registry.atomic; no private copies."""
     copy = re.compile(r"mkstemp\(|NamedTemporaryFile\(|\.with_name\([^)]*\.(?:tmp|part)")
     offenders = []
-    for folder in ("data_registry", "lowcost_capture", "course_kit", "book/_ext"):
+    packages = sorted(p.parent.name for p in REPO.glob("*/__init__.py"))
+    assert {"data_registry", "lowcost_capture", "course_kit"} <= set(packages)
+    for folder in (*packages, "book/_ext"):
         for path in sorted((REPO / folder).rglob("*.py")):
             text = path.read_text(encoding="utf-8")
             if path.name == "atomic.py" and folder == "data_registry":
