@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -239,17 +238,12 @@ def _cached_weights_path(url: str) -> Path:
 
 def _download_atomically(url: str, destination: Path, timeout: float) -> None:
     """Download ``url`` to ``destination`` through a temporary file (no partial files left)."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
+    from data_registry.atomic import atomic_open
+
     with urllib.request.urlopen(url, timeout=timeout) as response:
-        handle, temporary = tempfile.mkstemp(dir=destination.parent, suffix=".part")
-        try:
-            with os.fdopen(handle, "wb") as output:
-                while chunk := response.read(1 << 20):
-                    output.write(chunk)
-            os.replace(temporary, destination)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with atomic_open(destination, suffix=".part") as output:
+            while chunk := response.read(1 << 20):
+                output.write(chunk)
 
 
 @functools.cache
@@ -771,15 +765,10 @@ def export_classifier(learn, path, overwrite: bool = False) -> Path:
     path = Path(path).expanduser().resolve()
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} already exists: choose another name or pass overwrite=True.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".part")
-    os.close(handle)
-    try:
-        learn.export(Path(temporary))
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    from data_registry.atomic import atomic_path
+
+    with atomic_path(path, suffix=".part") as temporary:
+        learn.export(temporary)
     _load_cached.cache_clear()
     return path
 

@@ -22,14 +22,13 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
 import re
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from course_kit.cli_format import examples_epilog
+from data_registry.atomic import atomic_write_text
 
 SOLUTION_TAG = "solution"
 BEGIN_MARKER = "# BEGIN SOLUTION"
@@ -294,18 +293,6 @@ def expected_files(root: Path) -> dict[Path, str]:
     return expected
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-
-
 def _orphans(root: Path, expected: dict[Path, str]) -> list[Path]:
     layout = Layout(root)
     found = []
@@ -325,7 +312,7 @@ def build(root: Path) -> list[Path]:
     changed = []
     for path, text in expected.items():
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            _atomic_write(path, text)
+            atomic_write_text(path, text)
             changed.append(path)
     for path in _orphans(root, expected):
         path.unlink()

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course_kit import checks
+from data_registry.atomic import atomic_open
 
 __all__ = ["GradeRow", "expected_exercises", "grade_notebook", "write_grades"]
 
@@ -144,18 +145,8 @@ def grade_notebook(path: Path, timeout: int = 600) -> tuple[list[GradeRow], int]
 
 def write_grades(rows: list[GradeRow], out: Path) -> None:
     """Write grade rows as CSV (temporary file, then an atomic rename)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(
-        "w", newline="", encoding="utf-8", dir=out.parent, prefix=f".{out.name}.", delete=False
-    )
-    try:
-        with handle:
-            writer = csv.writer(handle)
-            writer.writerow(["notebook", "exercise", "status", "message"])
-            for row in rows:
-                writer.writerow([row.notebook, row.exercise, row.status, row.message])
-        os.chmod(handle.name, 0o644)
-        os.replace(handle.name, out)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    with atomic_open(out, text=True, mode=0o644) as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["notebook", "exercise", "status", "message"])
+        for row in rows:
+            writer.writerow([row.notebook, row.exercise, row.status, row.message])

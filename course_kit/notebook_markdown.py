@@ -34,13 +34,13 @@ import argparse
 import codecs
 import copy
 import functools
-import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from data_registry.atomic import atomic_open
 
 __all__ = [
     "ConversionError",
@@ -716,14 +716,8 @@ def convert_notebook(notebook, bibliography: dict | None = None, hide_solutions:
 def _write_notebook(notebook, path: Path) -> None:
     import nbformat
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            nbformat.write(notebook, handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, text=True, newline=None) as handle:
+        nbformat.write(notebook, handle)
 
 
 def _notebooks(paths: Iterable[str]) -> Iterator[Path]:

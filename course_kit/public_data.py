@@ -18,30 +18,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+
+from data_registry.atomic import atomic_write_bytes
 
 MANIFEST_NAME = "manifest.json"
 
 
 def _sha256(array: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def open_multiscales(address: str):
@@ -156,9 +144,11 @@ def fetch_plane(
             )
         entry["fetched"] = pinned["fetched"]
     buffer = _npy_bytes(plane)
-    _atomic_write(folder / f"{name}.npy", buffer)
+    atomic_write_bytes(folder / f"{name}.npy", buffer)
     manifest[name] = entry
-    _atomic_write(manifest_path, json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"))
+    atomic_write_bytes(
+        manifest_path, json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
+    )
     return plane, entry
 
 

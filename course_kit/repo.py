@@ -23,10 +23,10 @@ import json
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 
 from course_kit.cli_format import examples_epilog
+from data_registry.atomic import atomic_write_text
 
 REPOSITORY = "cell-imaging-course/course-kit"
 BRANCH = "main"
@@ -138,18 +138,6 @@ def find_root(start: Path | None = None) -> Path:
         f"no course repository found at or above {start} (looked for book/_config.yml "
         "next to pyproject.toml); run the command inside your clone of the course."
     )
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(tmp_name, path.stat().st_mode & 0o777)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 def _replace_links(text: str, old: tuple[str, ...], new: tuple[str, ...]) -> str:
@@ -353,7 +341,7 @@ def set_repo(
     changes = planned_changes(root, repository, branch, release)
     if not dry_run:
         for path, text in changes.items():
-            _atomic_write(path, text)
+            atomic_write_text(path, text)  # keeps the file's permissions
     return sorted(changes)
 
 

@@ -40,6 +40,7 @@ from course_kit.cli_format import examples_epilog
 from course_kit.notebook_runner import CELL_TIMEOUT, STALL_SECONDS
 from course_kit.repo import find_root
 from course_kit.site_execution import default_jobs, execute_notebooks
+from data_registry.atomic import atomic_write_text
 
 CONFIG = Path("book/_config.yml")
 TOC = Path("book/_toc.yml")
@@ -381,12 +382,7 @@ def _generated_config(
             lambda found, absolute=absolute: found.group(1) + absolute,
             new_text,
         )
-    out = root / BUILD / f"_config.{name}.yml"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(new_text, encoding="utf-8")
-    os.replace(tmp, out)
-    return out
+    return atomic_write_text(root / BUILD / f"_config.{name}.yml", new_text)
 
 
 def jupyter_book_command(
@@ -656,8 +652,5 @@ def run(args: argparse.Namespace) -> int:
         with open(summary_file, "a", encoding="utf-8") as handle:
             handle.write("## Course website build\n\n" + report.sources_markdown() + "\n")
     if args.report is not None:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.report.with_name(args.report.name + ".tmp")
-        tmp.write_text(json.dumps(report.as_dict(root), indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, args.report)
+        atomic_write_text(args.report, json.dumps(report.as_dict(root), indent=2) + "\n")
     return 0 if report.ok else 1

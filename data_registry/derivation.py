@@ -21,22 +21,27 @@ What can be checked, and where:
 from __future__ import annotations
 
 import csv
+import functools
+import hashlib
 import json
 import shutil
+import zipfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-import fastjsonschema
 import numpy as np
 from PIL import Image
 
 from data_registry import cache, fetch, staging
+from data_registry import imagefolder_layout as layout
+from data_registry.atomic import atomic_folder
 from data_registry.errors import CourseDataError
-from data_registry.pack_manifest import schema_problem
 from data_registry.registry import Dataset, get_dataset
 
 DERIVATION_RECORD = "derivation.json"
-DERIVED_MANIFEST = "manifest.csv"
+DERIVED_MANIFEST = layout.MANIFEST_NAME
 RECORD_FORMAT = 1
 
 RECORD_SCHEMA = {
@@ -73,12 +78,100 @@ RECORD_SCHEMA = {
         },
     },
 }
-_VALIDATE = fastjsonschema.compile(RECORD_SCHEMA)
+
+
+@functools.cache
+def _validator():
+    """The compiled record schema (fastjsonschema is imported on first use: fast start-up)."""
+    import fastjsonschema
+
+    return fastjsonschema.compile(RECORD_SCHEMA)
 
 
 def sha256_of(path: Path) -> str:
     """Return ``"sha256:<hex>"`` of a file (streamed)."""
-    return "sha256:" + fetch.file_hash(Path(path), "sha256")
+    return "sha256:" + hex_sha256(path)
+
+
+def hex_sha256(path: Path) -> str:
+    """Return the hex sha256 of a file (streamed)."""
+    return fetch.file_hash(Path(path), "sha256")
+
+
+# ------------------------------------------------------------- writing a derived folder
+
+
+def open_source_zip(source_zip: Path, dataset: str) -> zipfile.ZipFile:
+    """Open the source zip of a derivation, with a one-line error saying how to get it.
+
+    Parameters
+    ----------
+    source_zip : Path
+        The zip to read (never modified).
+    dataset : str
+        Registry name of the dataset it belongs to (for ``course-data fetch DATASET``).
+
+    Raises
+    ------
+    CourseDataError
+        When the file is missing or is not a readable zip.
+    """
+    source_zip = Path(source_zip)
+    if not source_zip.is_file():
+        raise CourseDataError(
+            f"no such file: {source_zip} (fetch it with `course-data fetch {dataset}`)"
+        )
+    try:
+        return zipfile.ZipFile(source_zip)
+    except zipfile.BadZipFile as error:
+        raise CourseDataError(f"{source_zip} is not a readable zip ({error})") from error
+
+
+def check_output_folder(out_dir: Path) -> None:
+    """Refuse an output folder that exists and is not empty (a derivation never overwrites).
+
+    Raises
+    ------
+    CourseDataError
+        With the message to choose a new folder.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise CourseDataError(f"{out_dir} exists and is not empty; choose a new output folder")
+
+
+@contextmanager
+def derived_folder(out_dir: Path) -> Iterator[Path]:
+    """Build a derived dataset in a temporary folder that becomes ``out_dir`` when complete.
+
+    Yields
+    ------
+    Path
+        The temporary folder to fill; deleted if the derivation fails or is interrupted.
+
+    Raises
+    ------
+    CourseDataError
+        When ``out_dir`` exists and is not empty (nothing is written).
+    """
+    check_output_folder(out_dir)
+    with atomic_folder(out_dir) as work:
+        yield work
+
+
+def write_image(folder: Path, relative: str, data: bytes) -> dict:
+    """Write one derived image file and return its ``path``, ``sha256`` and ``bytes`` cells."""
+    target = Path(folder) / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return {"path": relative, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+
+def write_manifest(folder: Path, rows: list[dict], columns: Sequence[str]) -> Path:
+    """Write ``folder/manifest.csv`` with ``columns`` (in order) and return its path."""
+    path = Path(folder) / DERIVED_MANIFEST
+    path.write_text(layout.manifest_text(rows, columns), encoding="utf-8", newline="")
+    return path
 
 
 def make_record(
@@ -126,7 +219,9 @@ def read_record(path: Path) -> dict:
         record = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise CourseDataError(f"{path} is not a readable derivation record ({error})") from error
-    problem = schema_problem(_VALIDATE, record)
+    from data_registry.pack_manifest import schema_problem
+
+    problem = schema_problem(_validator(), record)
     if problem is not None:
         raise CourseDataError(f"{path} is malformed at {problem}")
     return record

@@ -7,59 +7,38 @@
     blood/test/<class>/<id>.png
     blood/manifest.csv     path,label,split,group,source_dataset,sha256,width,height,data_source
 
-``path``, ``label``, ``split``, ``group``, ``source_dataset`` and ``sha256`` mean the same as in
-``lowcost_capture``'s manifest. Every PNG is 8-bit RGB. The folder is built in a temporary
+The layout and the core columns (``path``, ``label``, ``split``, ``group``, ``source_dataset``,
+``sha256``) are :mod:`data_registry.imagefolder_layout`'s, the same as ``lowcost-capture``'s
+and ``jurkat_mini``'s. Every PNG is 8-bit RGB. The folder is built in a temporary
 folder beside the target and renamed into place, so an interrupted export leaves nothing
 half-written, and an existing non-empty folder is replaced only with ``overwrite=True``.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
-import os
-import re
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
+from data_registry import imagefolder_layout as layout
+from data_registry.atomic import atomic_folder
 from data_registry.errors import CourseDataError, WrongKindError
 from data_registry.registry import get_dataset
 from data_registry.types import ClassificationData
 
-SPLITS = ("train", "valid", "test")
-MANIFEST_COLUMNS = (
-    "path",
-    "label",
-    "split",
-    "group",
-    "source_dataset",
-    "sha256",
-    "width",
-    "height",
-    "data_source",
-)
+MANIFEST_COLUMNS = layout.manifest_columns(("width", "height", "data_source"))
 
 
 class ExportTargetError(CourseDataError, FileExistsError):
     """The export folder exists and is not empty (or is a file): nothing was written."""
 
 
-def folder_safe(name: str) -> str:
-    """Class name -> folder name: letters, digits, ``.``, ``-`` and ``_`` only.
-
-    >>> folder_safe("immature granulocytes (myelocytes)")
-    'immature_granulocytes_myelocytes'
-    """
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
-    if not safe:
-        raise ValueError(f"class name {name!r} has no usable characters for a folder name")
-    return safe
+#: Class name -> folder name (kept under its old name for callers of this module).
+folder_safe = layout.folder_name
 
 
 def to_rgb8(image: np.ndarray, max_value: float | None = None) -> np.ndarray:
@@ -153,13 +132,11 @@ def write_imagefolder(
     if all_images[0].dtype != np.uint8:
         top = max(int(x.max()) for x in all_images if x.size)
         max_value = 4095 if top <= 4095 and all_images[0].dtype == np.uint16 else top
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp", dir=out_dir.parent))
-    try:
+    with atomic_folder(out_dir, replace=overwrite) as temp:
         rows = []
-        total = sum(len(getattr(data, f"y_{s}")) for s in SPLITS)
+        total = sum(len(getattr(data, f"y_{s}")) for s in layout.SPLITS)
         with tqdm(total=total, desc=f"exporting {data.name}", unit="img") as progress:
-            for split in SPLITS:
+            for split in layout.SPLITS:
                 images, labels = data.split(split)
                 groups = getattr(data, f"groups_{split}")
                 kept = np.zeros(len(data.class_names), dtype=int)
@@ -172,7 +149,8 @@ def write_imagefolder(
                         str(groups[position]) if groups is not None else f"{split}{position:06d}"
                     )
                     stem = group if groups is not None else f"{position:06d}"
-                    relative = f"{split}/{folders[label]}/{stem}.png"
+                    file_name = f"{layout.folder_name(stem)}.png"  # a group id may be any text
+                    relative = layout.image_path(split, data.class_names[label], file_name)
                     rgb = to_rgb8(image, max_value)
                     content = _png(rgb)
                     target = temp / relative
@@ -193,30 +171,10 @@ def write_imagefolder(
                             "data_source": data.source,
                         }
                     )
-        with open(temp / "manifest.csv", "w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
-        _swap_into_place(temp, out_dir)
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
+        (temp / layout.MANIFEST_NAME).write_text(
+            layout.manifest_text(rows, MANIFEST_COLUMNS), encoding="utf-8", newline=""
+        )
     return out_dir
-
-
-def _swap_into_place(new: Path, out_dir: Path) -> None:
-    """Rename the finished folder ``new`` to ``out_dir``, replacing an old one only at the end."""
-    if not out_dir.exists():
-        os.replace(new, out_dir)
-        return
-    old = out_dir.with_name(f".{out_dir.name}.old{os.getpid()}")
-    os.replace(out_dir, old)
-    try:
-        os.replace(new, out_dir)
-    except BaseException:
-        os.replace(old, out_dir)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def export_imagefolder(

@@ -3,11 +3,14 @@
 The BBBC048 zip holds a nested ``CellCycle.zip`` whose members are
 ``CellCycle/<Phase>/<cell id>_<channel>.jpg`` (DeepFlow trains on the ``_merged.jpg`` images).
 :func:`derive_jurkat_mini` keeps every mitotic cell (Prophase, Metaphase, Anaphase, Telophase)
-plus ``N`` cells of each interphase class (G1, S, G2) picked with a fixed seed, and writes::
+plus ``N`` cells of each interphase class (G1, S, G2) picked with a fixed seed, and writes the
+kit's folder-per-label layout (:mod:`data_registry.imagefolder_layout`)::
 
-    OUT/<Phase>/<cell id>.png      one RGB PNG per cell
-    OUT/manifest.csv               path, label, cell_id, split, sha256, bytes, source_members
-    OUT/derivation.json            source file (size, sha256), parameters, sha256 of manifest.csv
+    OUT/<split>/<Phase>/<cell id>.png   one RGB PNG per cell
+    OUT/manifest.csv                    path, label, split, group (the cell id), source_dataset,
+                                        sha256, bytes, source_members
+    OUT/derivation.json                 source file (size, sha256), parameters, sha256 of
+                                        manifest.csv
 
 A cell with a ``_merged`` image uses it; otherwise its first three channel images (sorted by
 name) become the R, G, B planes. ``split`` is a stratified, seeded 70/15/15
@@ -17,13 +20,8 @@ rename) and an existing folder is never overwritten.
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import io
-import os
 import random
-import shutil
-import tempfile
 import zipfile
 from collections import defaultdict
 from pathlib import Path, PurePosixPath
@@ -33,13 +31,15 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from data_registry import derivation
+from data_registry import imagefolder_layout as layout
 from data_registry.atomic import atomic_write_json
 from data_registry.errors import CourseDataError
 from data_registry.registry import JURKAT_CLASSES
 
 MITOTIC = ("Prophase", "Metaphase", "Anaphase", "Telophase")
 INTERPHASE = ("G1", "S", "G2")
-MANIFEST_COLUMNS = ("path", "label", "cell_id", "split", "sha256", "bytes", "source_members")
+MANIFEST_COLUMNS = layout.manifest_columns(("bytes", "source_members"))
+SOURCE_DATASET = "jurkat_bbbc048"
 SPLIT_FRACTIONS = (("train", 0.70), ("valid", 0.15), ("test", 0.15))
 INNER_ZIP = "CellCycle.zip"
 SOURCE_FILE = "BBBC048v1.zip"  # registry name of the source file in jurkat_bbbc048
@@ -153,28 +153,17 @@ def derive_jurkat_mini(
     Returns
     -------
     Path
-        ``out_dir``, holding ``<Phase>/<cell id>.png``, ``manifest.csv`` and the derivation
+        ``out_dir``, holding ``<split>/<Phase>/<cell id>.png``, ``manifest.csv`` and the derivation
         record ``derivation.json`` (see :mod:`data_registry.derivation`).
     """
     source_zip = Path(source_zip)
     out_dir = Path(out_dir)
     if not isinstance(interphase_per_class, int) or interphase_per_class < 1:
         raise CourseDataError("--interphase-per-class must be at least 1")
-    if not source_zip.is_file():
-        raise CourseDataError(
-            f"no such file: {source_zip} (fetch it with `course-data fetch jurkat_bbbc048`)"
-        )
-    if out_dir.exists() and any(out_dir.iterdir()):
-        raise CourseDataError(f"{out_dir} exists and is not empty; choose a new output folder")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp", dir=out_dir.parent))
-    try:
-        try:
-            outer = zipfile.ZipFile(source_zip)
-        except zipfile.BadZipFile as error:
-            raise CourseDataError(f"{source_zip} is not a readable zip ({error})") from error
-        with outer, _open_inner(outer, tmp) as inner:
+    outer = derivation.open_source_zip(source_zip, SOURCE_DATASET)
+    with outer, derivation.derived_folder(out_dir) as tmp:
+        with _open_inner(outer, tmp) as inner:
             cells = _index_cells(inner)
             chosen: list[tuple[str, str]] = []
             for phase in JURKAT_CLASSES:
@@ -191,47 +180,36 @@ def derive_jurkat_mini(
                 members = sorted(cells[phase][cell_id])
                 buffer = io.BytesIO()
                 Image.fromarray(_cell_image(inner, members)).save(buffer, format="PNG")
-                data = buffer.getvalue()
-                relative = f"{phase}/{cell_id}.png"
-                (tmp / phase).mkdir(exist_ok=True)
-                (tmp / relative).write_bytes(data)
+                relative = layout.image_path(
+                    splits[cell_id], phase, f"{layout.folder_name(cell_id)}.png"
+                )
+                written = derivation.write_image(tmp, relative, buffer.getvalue())
                 rows.append(
                     {
-                        "path": relative,
                         "label": phase,
-                        "cell_id": cell_id,
                         "split": splits[cell_id],
-                        "sha256": hashlib.sha256(data).hexdigest(),
-                        "bytes": len(data),
+                        "group": cell_id,
+                        "source_dataset": SOURCE_DATASET,
                         "source_members": ";".join(members),
+                        **written,
                     }
                 )
         (tmp / INNER_ZIP).unlink()
-        with open(tmp / "manifest.csv", "w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
+        manifest = derivation.write_manifest(tmp, rows, MANIFEST_COLUMNS)
         record = derivation.make_record(
             "jurkat_mini",
             {"interphase_per_class": interphase_per_class, "seed": seed},
             {SOURCE_FILE: source_zip},
-            tmp / "manifest.csv",
+            manifest,
             tool="course-data derive-jurkat-mini",
         )
         atomic_write_json(tmp / derivation.DERIVATION_RECORD, record)
-        if out_dir.exists():
-            out_dir.rmdir()  # empty (checked above)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir
 
 
 def class_counts(out_dir: Path) -> dict[str, int]:
     """Return ``label -> number of cells`` from a jurkat_mini manifest."""
     counts: dict[str, int] = defaultdict(int)
-    with open(Path(out_dir) / "manifest.csv", encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            counts[row["label"]] += 1
+    for row in layout.read_manifest(out_dir):
+        counts[row["label"]] += 1
     return {phase: counts.get(phase, 0) for phase in JURKAT_CLASSES}

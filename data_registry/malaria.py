@@ -19,12 +19,9 @@ from __future__ import annotations
 
 import ast
 import csv
-import hashlib
 import json
-import os
 import random
 import re
-import shutil
 import tempfile
 import zipfile
 from collections import defaultdict
@@ -32,6 +29,7 @@ from pathlib import Path, PurePosixPath
 
 from tqdm.auto import tqdm
 
+from data_registry import derivation
 from data_registry.errors import CourseDataError
 from data_registry.registry import MALARIA_CLASSES
 
@@ -43,13 +41,8 @@ MANIFEST_FILE = "manifest.csv"
 _PREFIX = re.compile(r"^(.+?)_IMG_", re.IGNORECASE)
 
 
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file, streamed."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+#: Hex sha256 of a file, streamed.
+sha256_of = derivation.hex_sha256
 
 
 def read_patient_mapping(path: Path) -> dict[str, str]:
@@ -194,64 +187,39 @@ def derive_malaria_subset(
         raise CourseDataError("--per-class must be at least 2")
     if len(fractions) != 3 or abs(sum(fractions) - 1.0) > 1e-6 or min(fractions) <= 0:
         raise CourseDataError("split fractions must be three positive numbers summing to 1")
-    if not source_zip.is_file():
-        raise CourseDataError(
-            f"no such file: {source_zip} (fetch it with `course-data fetch malaria_cells`)"
-        )
-    if out_dir.exists() and any(out_dir.iterdir()):
-        raise CourseDataError(f"{out_dir} exists and is not empty; choose a new output folder")
     mapping: dict[str, str] = {}
     for path in mappings:
         mapping.update(read_patient_mapping(Path(path)))
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp", dir=out_dir.parent))
-    try:
-        try:
-            archive = zipfile.ZipFile(source_zip)
-        except zipfile.BadZipFile as error:
-            raise CourseDataError(f"{source_zip} is not a readable zip ({error})") from error
-        with archive:
-            cells = index_cells(archive)
-            patient_of = {
-                m: mapping.get(PurePosixPath(m).name) or patient_from_name(PurePosixPath(m).name)
-                for members in cells.values()
-                for m in members
-            }
-            patients_by_class = {
-                label: {patient_of[m] for m in members} for label, members in cells.items()
-            }
-            split_of = split_patients(patients_by_class, fractions, seed)
-            chosen = _select(cells, patient_of, split_of, per_class, fractions, seed)
-            rows = []
-            for split, label, member, patient in tqdm(
-                chosen, desc="writing malaria_subset", unit="cell", disable=not progress
-            ):
-                data = archive.read(member)
-                relative = f"{split}/{label}/{PurePosixPath(member).name}"
-                target = tmp / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
-                rows.append(
-                    {
-                        "path": relative,
-                        "label": label,
-                        "split": split,
-                        "patient": patient,
-                        "sha256": hashlib.sha256(data).hexdigest(),
-                        "bytes": len(data),
-                        "source_member": member,
-                    }
-                )
-        with open(tmp / MANIFEST_FILE, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
+    archive = derivation.open_source_zip(source_zip, "malaria_cells")
+    with archive, derivation.derived_folder(out_dir) as tmp:
+        cells = index_cells(archive)
+        patient_of = {
+            m: mapping.get(PurePosixPath(m).name) or patient_from_name(PurePosixPath(m).name)
+            for members in cells.values()
+            for m in members
+        }
+        patients_by_class = {
+            label: {patient_of[m] for m in members} for label, members in cells.items()
+        }
+        split_of = split_patients(patients_by_class, fractions, seed)
+        chosen = _select(cells, patient_of, split_of, per_class, fractions, seed)
+        rows = []
+        for split, label, member, patient in tqdm(
+            chosen, desc="writing malaria_subset", unit="cell", disable=not progress
+        ):
+            relative = f"{split}/{label}/{PurePosixPath(member).name}"
+            written = derivation.write_image(tmp, relative, archive.read(member))
+            rows.append(
+                {"label": label, "split": split, "patient": patient, "source_member": member}
+                | written
+            )
+        manifest = derivation.write_manifest(tmp, rows, MANIFEST_COLUMNS)
         counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         patients: dict[str, set[str]] = defaultdict(set)
         for row in rows:
             counts[row["split"]][row["label"]] += 1
             patients[row["split"]].add(row["patient"])
-        derivation = {
+        record = {
             "dataset": "malaria_subset",
             "derived_from": "malaria_cells",
             "source": {
@@ -268,15 +236,9 @@ def derive_malaria_subset(
             },
             "counts": {s: dict(counts[s]) for s in SPLITS},
             "patients": {s: len(patients[s]) for s in SPLITS},
-            "manifest_sha256": sha256_of(tmp / MANIFEST_FILE),
+            "manifest_sha256": sha256_of(manifest),
         }
-        (tmp / DERIVATION_FILE).write_text(json.dumps(derivation, indent=1) + "\n", "utf-8")
-        if out_dir.exists():
-            out_dir.rmdir()  # empty (checked above)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        (tmp / DERIVATION_FILE).write_text(json.dumps(record, indent=1) + "\n", "utf-8")
     return out_dir
 
 

@@ -36,6 +36,7 @@ from filelock import FileLock
 from tqdm.auto import tqdm
 
 from data_registry import cache, derivation, fetch, source, staging
+from data_registry.atomic import atomic_open
 from data_registry.errors import CourseDataError, OfflineError, PackError, UnknownDatasetError
 from data_registry.pack_manifest import (
     MAX_MANIFEST_BYTES,
@@ -139,16 +140,11 @@ def create_pack(names: list[str], output: Path, *, overwrite: bool = False) -> P
             "derived": bool(dataset.derived_from),
             "files": entries,
         }
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.tmp{os.getpid()}")
-    try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
+    with atomic_open(output) as stream:
+        with zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_STORED) as archive:
             archive.writestr(PACK_MANIFEST, json.dumps(manifest, indent=1))
             for arcname, path in tqdm(members, desc="packing", unit="file"):
                 archive.write(path, arcname)
-        os.replace(tmp, output)
-    finally:
-        tmp.unlink(missing_ok=True)
     return output
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .atomic import is_temporary_name
+from .dataset_files import is_temporary_name
 from .dedup import (
     NEAR_DUPLICATE_BITS,
     dihedral_hashes,

@@ -10,8 +10,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .atomic import write_text_atomic
 from .colour import prepare_colour
+from .dataset_files import write_text_atomic
 from .dedup import sha256_file
 from .fov import detect_fov
 from .labels import validate_name

@@ -19,8 +19,10 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from data_registry.imagefolder_layout import image_path
+
 from . import limits
-from .atomic import remove_stale_temporaries, write_png_atomic
+from .dataset_files import remove_stale_temporaries, write_png_atomic
 from .dedup import sha256_file
 from .labels import (
     LabelError,
@@ -199,7 +201,7 @@ class _Ingester:
         qc_status = ";".join(photo.flags) if photo.flags else "ok"
         rows, outputs = [], []
         for piece in photo.pieces:
-            relative = f"{split}/{entry.label}/{piece.file_name}"
+            relative = image_path(split, entry.label, piece.file_name)
             data = write_png_atomic(self.tables.root / relative, piece.image)
             row = {"path": relative, **core, "sha256": hashlib.sha256(data).hexdigest()}
             row.update(photo.values)

@@ -8,23 +8,20 @@ labels are refused with a message saying what is allowed.
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from data_registry.imagefolder_layout import (
+    RESERVED_FOLDERS,
+    SAFE_NAME_PATTERN,
+    SPLITS,
+    WINDOWS_RESERVED,
+)
+
 from .sources import inspect_file, is_hidden_name, walk_source
 
-#: A safe file or folder name: starts with a letter or digit, then letters, digits, ``_``, ``-``
-#: or ``.`` (no separators, no spaces, no leading dot), at most 128 characters.
-_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
-#: Names Windows reserves for devices, whatever the case and the extension (``com1.txt`` too).
-WINDOWS_RESERVED = frozenset(
-    {"con", "prn", "aux", "nul", "conin$", "conout$"}
-    | {f"com{n}" for n in range(10)}
-    | {f"lpt{n}" for n in range(10)}
-)
 #: Folder names that the dataset layout itself uses.
-LAYOUT_RESERVED = frozenset({"train", "valid", "test", "calibration", "report"})
+LAYOUT_RESERVED = RESERVED_FOLDERS
 
 
 class LabelError(ValueError):
@@ -66,7 +63,7 @@ def validate_name(name: str, what: str = "name") -> str:
             f"refused {what} {name!r}: it becomes a file or folder name and may not contain "
             "path separators, '..', a drive or a leading dot"
         )
-    if not _NAME_PATTERN.match(text) or text.endswith("."):
+    if not SAFE_NAME_PATTERN.match(text) or text.endswith("."):
         raise LabelError(
             f"refused {what} {name!r}: use 1-128 ASCII letters, digits, '_', '-' or '.', "
             "starting with a letter or digit and not ending with a dot (for example cheek_cells)"
@@ -91,7 +88,7 @@ def validate_label(label: str) -> str:
     return text
 
 
-def validate_dataset_path(relative: str, splits=("train", "valid", "test")) -> str:
+def validate_dataset_path(relative: str, splits=SPLITS) -> str:
     """Check an image path read from a ``manifest.csv``: ``<split>/<label>/<file name>``.
 
     Each part goes through the same checks as a label typed on the command line, so a manifest

@@ -1,8 +1,10 @@
 """The dataset's tables: ``manifest.csv``, ``rejected.csv`` and ``splits.csv``.
 
-* ``manifest.csv``: one row per output image. ``path,label,split,group,source_dataset,sha256``
-  have the same meaning as in ``data_registry.export_imagefolder``'s manifest (``sha256`` is the
-  output file's hash); the other columns record where the image came from and its QC.
+* ``manifest.csv``: one row per output image. Its first columns are the core columns of the
+  kit's folder-per-label layout (:mod:`data_registry.imagefolder_layout`:
+  ``path,label,split,group,source_dataset,sha256``, the same as ``course-data export``'s and
+  ``jurkat_mini``'s; ``sha256`` is the output file's hash); the other columns record where the
+  image came from and its QC.
 * ``rejected.csv``: one row per photo left out, with a short ``reason`` code and a message.
 * ``splits.csv``: the split of every group ever seen; never changed once written.
 
@@ -14,11 +16,13 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from .atomic import read_csv_rows, write_csv_atomic
+from data_registry import imagefolder_layout as layout
+
+from .dataset_files import read_csv_rows, write_csv_atomic
 from .labels import LabelError, validate_dataset_path
 from .steps import manifest_columns
 
-MANIFEST_NAME = "manifest.csv"
+MANIFEST_NAME = layout.MANIFEST_NAME
 REJECTED_NAME = "rejected.csv"
 SPLITS_NAME = "splits.csv"
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from data_registry.imagefolder_layout import image_path as layout_image_path
+
 from .labels import validate_dataset_path, validate_label
 from .locking import dataset_lock
 from .manifest import DatasetTables
@@ -54,7 +56,7 @@ def relabel(dataset, image_path: str, new_label: str) -> list[str]:
         moves = []
         for row in rows:
             old = Path(validate_dataset_path(row["path"]))
-            new = Path(old.parts[0]) / new_label / old.name  # the checked split
+            new = Path(layout_image_path(old.parts[0], new_label, old.name))  # the checked split
             if new != old and (dataset / new).exists():
                 raise FileExistsError(f"{new} already exists; nothing was moved")
             moves.append((row, old, new))

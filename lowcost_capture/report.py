@@ -17,8 +17,8 @@ from PIL import Image, ImageDraw, ImageOps
 from course_kit import palette
 from course_kit.palette import rgb255
 
-from .atomic import read_csv_rows, write_bytes_atomic, write_text_atomic
 from .audit import audit
+from .dataset_files import read_csv_rows, write_bytes_atomic, write_text_atomic
 from .limits import MAX_OUTPUT_PIXELS
 from .manifest import MANIFEST_NAME, REJECTED_NAME, read_manifest
 from .reading import PhotoReadError, open_dataset_image

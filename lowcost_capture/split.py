@@ -15,7 +15,10 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 
-SPLITS = ("train", "valid", "test")
+from data_registry.imagefolder_layout import SPLITS
+
+__all__ = ["DEFAULT_FRACTIONS", "SPLITS", "assign_groups"]
+
 DEFAULT_FRACTIONS = {"train": 0.7, "valid": 0.2, "test": 0.1}
 _FOLDS = 10
 

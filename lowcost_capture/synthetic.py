@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from .atomic import write_text_atomic
+from .dataset_files import write_text_atomic
 
 LABELS = ("onion_epidermis", "cheek_cells", "pollen")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PIL import ImageOps
 
-from .atomic import write_bytes_atomic
+from .dataset_files import write_bytes_atomic
 from .ingest import IngestError, IngestSummary, ingest
 from .labels import WINDOWS_RESERVED, LabelError, validate_label
 from .limits import MAX_OUTPUT_PIXELS

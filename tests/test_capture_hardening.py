@@ -20,8 +20,8 @@ import pytest
 from PIL import Image
 
 from lowcost_capture import audit, calibrate, ingest, relabel
-from lowcost_capture.atomic import TEMPORARY_PREFIX
 from lowcost_capture.cli import main
+from lowcost_capture.dataset_files import TEMPORARY_PREFIX
 from lowcost_capture.labels import LabelError, validate_dataset_path, validate_label
 from lowcost_capture.synthetic import make_synthetic_session, render_photo
 

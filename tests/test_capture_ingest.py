@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from lowcost_capture import DatasetLockedError, IngestError, audit, ingest, make_synthetic_session
-from lowcost_capture.atomic import is_temporary_name
+from lowcost_capture.dataset_files import is_temporary_name
 from lowcost_capture.locking import dataset_lock
 from lowcost_capture.manifest import MANIFEST_COLUMNS
 from lowcost_capture.synthetic import render_photo, save_photo

@@ -224,10 +224,14 @@ def test_derive_jurkat_mini_keeps_mitoses_and_samples_interphase(tmp_path, cours
             assert (
                 abs(int(image[..., 0].mean()) - 50) < 5 and abs(int(image[..., 2].mean()) - 200) < 5
             )
-    assert {row["split"] for row in rows} <= {"train", "valid", "test"}
+    splits = {row["split"] for row in rows}
+    assert splits == {"train", "valid", "test"}  # the shared <split>/<label>/<cell>.png layout
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [*COUNTS, "manifest.csv", "derivation.json"]
+        [*splits, "manifest.csv", "derivation.json"]
     )
+    assert {p.relative_to(out).as_posix() for p in out.glob("*/*/*.png")} == {
+        f"{row['split']}/{row['label']}/{row['group']}.png" for row in rows
+    }
     record = json.loads((out / "derivation.json").read_text())
     assert record["derived_from"] == "jurkat_bbbc048"
     assert record["parameters"] == {"interphase_per_class": 4, "seed": 0}

@@ -322,8 +322,9 @@ def _rewrite(pack: Path, out: Path, change) -> Path:
 def _add_cell(files: dict, *, update_record: bool) -> None:
     """Forge: one more (made-up) cell in G1, listed in manifest.csv."""
     image = _png(77)
-    files["G1/999999.png"] = image
-    line = f"G1/999999.png,G1,999999,train,{hashlib.sha256(image).hexdigest()},{len(image)},x\n"
+    files["train/G1/999999.png"] = image
+    digest = hashlib.sha256(image).hexdigest()
+    line = f"train/G1/999999.png,G1,train,999999,jurkat_bbbc048,{digest},{len(image)},x\n"
     files["manifest.csv"] += line.encode()
     if update_record:
         record = json.loads(files["derivation.json"])
@@ -333,7 +334,7 @@ def _add_cell(files: dict, *, update_record: bool) -> None:
 
 def _add_row(files: dict, path: str, *, update_record: bool = True) -> None:
     """Forge: list a file in manifest.csv (optionally re-sealing the derivation record)."""
-    files["manifest.csv"] += f"{path},G1,1,train,{'0' * 64},1,x\n".encode()
+    files["manifest.csv"] += f"{path},G1,train,1,jurkat_bbbc048,{'0' * 64},1,x\n".encode()
     if update_record:
         record = json.loads(files["derivation.json"])
         record["outputs"]["manifest.csv"] = sha256(files["manifest.csv"])
@@ -382,12 +383,12 @@ def test_forged_derived_pack_is_never_called_verified(jurkat_pack, tmp_path, mon
     # once the source is cached, the re-derivation exposes the made-up cell
     _cache_source(room, source_zip)
     code, out, err = run(capsys, "verify", "jurkat_mini")
-    assert code == 1 and "derivation MISMATCH" in out and "G1/999999.png" in out
+    assert code == 1 and "derivation MISMATCH" in out and "train/G1/999999.png" in out
     room = classroom(tmp_path, monkeypatch, "room-with-source")
     _cache_source(room, source_zip)
     code, out, err = run(capsys, "unpack", str(forged))
     assert code == 1 and one_line_error(err)
-    assert "does not reproduce" in err and "G1/999999.png: not in a fresh derivation" in err
+    assert "does not reproduce" in err and "train/G1/999999.png: not in a fresh derivation" in err
     assert nothing_left(room, "jurkat_mini")
     code, out, err = run(capsys, "unpack", str(pack))  # the honest pack
     assert code == 0, err
@@ -420,7 +421,7 @@ def test_forged_derived_pack_is_never_called_verified(jurkat_pack, tmp_path, mon
             "of jurkat_mini is malformed",
         ),
         (
-            lambda f: _add_row(f, "G1/1.png", update_record=False),
+            lambda f: _add_row(f, "train/G1/1.png", update_record=False),
             "differs from its derivation record",
         ),
     ],

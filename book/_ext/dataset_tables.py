@@ -15,10 +15,8 @@ plain script (``python3 book/_ext/dataset_tables.py [OUT_DIR]``) that needs no S
 
 from __future__ import annotations
 
-import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 
 GENERATED = Path("book") / "_build" / "generated"
@@ -110,11 +108,9 @@ def licence_table(datasets) -> str:
 def _write_if_changed(path: Path, text: str) -> None:
     if path.is_file() and path.read_text(encoding="utf-8") == text:
         return  # keep the mtime, so Sphinx does not re-read the including page
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    from data_registry.atomic import atomic_write_text
+
+    atomic_write_text(path, text)
 
 
 def generate(root: Path, out_dir: Path | None = None) -> list[Path]:

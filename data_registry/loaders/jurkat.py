@@ -9,11 +9,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from data_registry import imagefolder_layout as layout
 from data_registry.loaders.files import dataset_files
 from data_registry.registry import JURKAT_CLASSES
 from data_registry.types import ClassificationData
-
-SPLITS = ("train", "valid", "test")
 
 
 def _fit(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -41,7 +40,7 @@ def read_jurkat_mini(root: Path) -> dict[str, np.ndarray]:
         ``JURKAT_CLASSES``) and ``groups_train, groups_valid, groups_test`` (cell ids).
     """
     root = Path(root)
-    manifest = root / "manifest.csv"
+    manifest = root / layout.MANIFEST_NAME
     if not manifest.is_file():
         raise FileNotFoundError(f"{manifest} not found; is {root} a jurkat_mini folder?")
     with manifest.open(encoding="utf-8", newline="") as handle:
@@ -58,7 +57,7 @@ def read_jurkat_mini(root: Path) -> dict[str, np.ndarray]:
         _fit(image, common_shape) if image.shape[:2] != common_shape else image for image in images
     ]
     result = {}
-    for split in SPLITS:
+    for split in layout.SPLITS:
         chosen = [i for i, row in enumerate(rows) if row["split"] == split]
         result[f"x_{split}"] = (
             np.stack([images[i] for i in chosen])
@@ -68,7 +67,10 @@ def read_jurkat_mini(root: Path) -> dict[str, np.ndarray]:
         result[f"y_{split}"] = np.array(
             [JURKAT_CLASSES.index(rows[i]["label"]) for i in chosen], dtype=np.int64
         )
-        result[f"groups_{split}"] = np.array([rows[i]["cell_id"] for i in chosen])
+        # the cell id: ``group`` of the shared layout (``cell_id`` in sets derived before it)
+        result[f"groups_{split}"] = np.array(
+            [rows[i].get("group") or rows[i].get("cell_id", "") for i in chosen]
+        )
     return result
 
 

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ..atomic import read_csv_rows
+from ..dataset_files import read_csv_rows
 from ..labels import validate_label
 from ..manifest import MANIFEST_NAME
 from ..widget import safe_upload_name
@@ -129,7 +129,7 @@ class CaptureApp:
     @contextlib.asynccontextmanager
     async def lifespan(self, app):
         """Recover staged uploads, start the workers; stop them (loss-free) at shutdown."""
-        from ..atomic import remove_stale_temporaries
+        from ..dataset_files import remove_stale_temporaries
         from ..locking import dataset_lock
 
         self.config.results_dir.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,8 @@ import os
 import secrets
 from pathlib import Path
 
+from data_registry.atomic import atomic_write_json
+
 PART_SUFFIX = ".part"
 PHOTO_SUFFIX = ".photo"
 META_SUFFIX = ".json"
@@ -36,14 +38,12 @@ def is_upload_id(text: str) -> bool:
 
 
 def write_json_atomic(path: Path, payload: dict) -> None:
-    """Write JSON through ``PATH.part`` + ``os.replace`` (no ``.tmp-`` name: ingest sweeps those)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + PART_SUFFIX)
-    with partial.open("w", encoding="utf-8") as handle:
-        json.dump(payload, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
+    """Write JSON atomically through a temporary ending in ``.part``.
+
+    Not a ``.lowcost-capture-tmp-`` name (ingest sweeps those); a ``.part`` left by a killed
+    server is deleted by :meth:`StagingArea.recover` at the next start.
+    """
+    atomic_write_json(path, payload, suffix=PART_SUFFIX, fsync=True)
 
 
 class StagingArea:

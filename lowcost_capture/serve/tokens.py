@@ -9,12 +9,13 @@ compared in constant time.
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+
+from data_registry.atomic import atomic_write_json
 
 TOKENS_NAME = "tokens.json"
 _GROUP_CHARS = re.compile(r"[^a-z0-9]+")
@@ -49,12 +50,8 @@ def load_or_create_tokens(state_dir: Path, renew: bool = False) -> Tokens:
         except (ValueError, KeyError, TypeError):
             pass  # damaged: make new ones below
     tokens = Tokens(secrets.token_urlsafe(16), secrets.token_urlsafe(24))
-    state_dir.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".part")
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump({"student": tokens.student, "instructor": tokens.instructor}, handle)
-    os.replace(partial, path)
+    stored = {"student": tokens.student, "instructor": tokens.instructor}
+    atomic_write_json(path, stored, mode=0o600)  # the secrets stay the owner's
     return tokens
 
 

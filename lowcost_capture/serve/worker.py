@@ -16,6 +16,8 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
+from data_registry.atomic import atomic_write_bytes
+
 from ..colour import prepare_colour
 from ..ingest import IngestOptions, ingest_one_photo
 from ..locking import dataset_lock
@@ -76,12 +78,6 @@ def _thumbnail(path: Path) -> bytes | None:
         return None
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
-    partial = path.with_name(path.name + ".part")
-    partial.write_bytes(data)
-    os.replace(partial, path)
-
-
 def process_upload(dataset: str, upload_id: str, size: int, recovered: bool = False) -> dict:
     """Ingest one staged upload and record its verdict.
 
@@ -112,7 +108,7 @@ def _process_upload(dataset: Path, upload_id: str, size: int, recovered: bool) -
     thumb = _thumbnail(photo)  # outside the lock: runs beside another worker's ingest
     if thumb is not None:  # its own file name (never swept as a temporary by ingest)
         (state / "thumbs").mkdir(parents=True, exist_ok=True)
-        _write_bytes(state / "thumbs" / f"{upload_id}.jpg", thumb)
+        atomic_write_bytes(state / "thumbs" / f"{upload_id}.jpg", thumb)
     started = time.time()
     with dataset_lock(dataset, timeout=LOCK_WAIT):
         finished = state / "results" / f"{upload_id}.json"

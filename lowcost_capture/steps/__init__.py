@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import field, make_dataclass
 
+from data_registry import imagefolder_layout as layout
+
 from .base import Column, Flag, Option, PhotoWork, Piece, Rejection, RunContext, Step
 from .colour import ColourStep
 from .dedup import DedupStep
@@ -48,16 +50,7 @@ STEPS: tuple[Step, ...] = (
 
 #: Manifest columns that ``ingest`` itself fills (where an image is and where it came from),
 #: before the steps' columns; ``qc_status`` comes last.
-CORE_COLUMNS = (
-    "path",
-    "label",
-    "split",
-    "group",
-    "source_dataset",
-    "sha256",
-    "source_sha256",
-    "source_name",
-)
+CORE_COLUMNS = (*layout.CORE_COLUMNS, "source_sha256", "source_name")
 
 
 def step_options(steps=STEPS) -> list[Option]:

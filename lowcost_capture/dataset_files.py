@@ -1,20 +1,22 @@
-"""Atomic file writes: write to a temporary file in the same folder, then ``os.replace``.
+"""The files of a dataset: this tool's temporaries, metadata-free PNGs and CSV tables.
 
-A reader (or a run killed midway) therefore sees either the old file or the complete new one,
-never a half-written file.
+Every file is written atomically by :mod:`data_registry.atomic` (a temporary in the same
+folder, then ``os.replace``), so a reader or a run killed midway sees either the old file or
+the complete new one. The temporaries carry this tool's name, so that
+:func:`remove_stale_temporaries` and ``audit`` recognise exactly them and nothing else.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from PIL import Image
+
+from data_registry.atomic import atomic_write_bytes
 
 #: zlib level of output PNGs: level 1 encodes about 4x faster than Pillow's default (6) for
 #: files about 15 % larger, on noisy microscope photos.
@@ -35,23 +37,12 @@ def is_temporary_name(name: str) -> bool:
     return TEMPORARY_PATTERN.match(name) is not None
 
 
-def _file_mode() -> int:
-    """Permissions of a normally created file (``0o666`` minus the umask).
-
-    ``tempfile.mkstemp`` creates files readable by their owner only; without this, every
-    image of a dataset would stay unreadable to classmates on a shared machine.
-    """
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-#: Permissions given to every file written here.
-FILE_MODE = _file_mode()
-
-
 def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically.
+    """Write ``data`` to ``path`` atomically, through a temporary named as this tool's.
+
+    The temporary is ``.lowcost-capture-tmp-XXXXXXXX<suffix of path>`` (see
+    :data:`TEMPORARY_PATTERN`), flushed to the disk before the rename; the writing itself is
+    :func:`data_registry.atomic.atomic_write_bytes`.
 
     Parameters
     ----------
@@ -61,18 +52,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         Full content of the file.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, FILE_MODE)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, data, prefix=TEMPORARY_PREFIX, suffix=path.suffix, fsync=True)
 
 
 def write_text_atomic(path: Path, text: str) -> None:
