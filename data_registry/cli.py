@@ -58,11 +58,7 @@ def _size_text(dataset: Dataset) -> str:
 
 
 def _twin_names() -> set[str]:
-    try:
-        from data_registry.twins import TWIN_MODULES
-    except ImportError:
-        return set()
-    return set(TWIN_MODULES)
+    return {name for name, dataset in DATASETS.items() if dataset.twin}
 
 
 def _real_status(dataset: Dataset) -> str:
@@ -72,7 +68,7 @@ def _real_status(dataset: Dataset) -> str:
         cached = None
     if cached is not None:
         return "cached"
-    if dataset.kind == "manual":
+    if dataset.manual:
         return "manual import"
     if dataset.derived_from:
         return f"derive from {dataset.derived_from}"
@@ -282,7 +278,7 @@ def _verify_import(dataset: Dataset) -> tuple[list, list[str], int]:
 
 def _verify_rows(dataset: Dataset) -> tuple[list[tuple[str, str, str | None]], list[str], int]:
     """Return ``(rows, notes, problems)`` for one dataset; repairs lost verification records."""
-    if dataset.kind == "manual":
+    if dataset.manual:
         return _verify_import(dataset)
     folder = cache.dataset_dir(dataset.name, "real")
     if dataset.derived_from:
@@ -335,7 +331,7 @@ def cmd_verify(args) -> int:
         if (
             rows
             and counts["MISSING"] == len(rows)
-            and dataset.kind != "manual"
+            and not dataset.manual
             and not dataset.derived_from
         ):
             print(
@@ -346,7 +342,7 @@ def cmd_verify(args) -> int:
         for file_name, status, detail in rows:
             if status != "OK" or args.verbose:
                 print(f"  {status:8s} {file_name}" + (f"  ({detail})" if detail else ""))
-        if dataset.kind != "manual":
+        if not dataset.manual:
             mismatches += counts["MISMATCH"]
     if mismatches:
         print(
@@ -502,9 +498,9 @@ def cmd_cache_dir(args) -> int:
 
 
 def _exportable_names() -> tuple[str, ...]:
-    from data_registry.loaders.classification import CLASSIFICATION_NAMES
+    from data_registry.registry import datasets_of_kind
 
-    return CLASSIFICATION_NAMES
+    return tuple(datasets_of_kind("classification"))
 
 
 def _command(
