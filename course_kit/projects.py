@@ -28,6 +28,7 @@ from pathlib import Path
 
 from course_kit import repo, template_history
 from course_kit.cli_format import examples_epilog
+from data_registry.registry import datasets_of_kind
 
 #: Licences a project can choose (the ``licence`` question of ``copier.yml``; first: default).
 LICENCES = (
@@ -76,21 +77,21 @@ TEMPLATES = {
         Template(
             "segmentation",
             "segment and count nuclei, evaluated against ground truth (BBBC039 or DSB2018)",
-            ("bbbc039", "dsb2018"),
+            tuple(datasets_of_kind("segmentation")),
             "bbbc039",
             "notebooks/03_segmentation.ipynb",
         ),
         Template(
             "classification",
             "train a CNN on a labelled registry dataset (default BloodMNIST)",
-            ("bloodmnist", "bloodmnist_64", "jurkat_mini", "bsccmnist_tiny", "bsccm_tiny"),
+            tuple(datasets_of_kind("classification")),
             "bloodmnist",
             "notebooks/06_cnn_classification.ipynb",
         ),
         Template(
             "tracking",
             "track dividing nuclei in a time-lapse, scored with the CTC measures (CTC layout)",
-            ("ctc_fluo_n2dh_gowt1",),
+            tuple(datasets_of_kind("tracking")),
             "ctc_fluo_n2dh_gowt1",
             "notebooks/11_cells_in_time.ipynb",
         ),

@@ -11,45 +11,46 @@ The public names are imported on first use (PEP 562), so that ``import data_regi
 from __future__ import annotations
 
 import importlib
-import importlib.util
 
-#: public name -> module that defines it (the loaders are added from their own ``__all__``)
-_CORE = {
+#: public name -> module that defines it. ``tests/test_registry_dispatch.py`` checks that the
+#: loaders' names here are exactly ``data_registry.loaders.__all__``.
+_PUBLIC = {
     "CourseDataError": "data_registry.errors",
     "DownloadError": "data_registry.errors",
     "HashMismatchError": "data_registry.errors",
     "OfflineError": "data_registry.errors",
     "UnknownDatasetError": "data_registry.errors",
+    "WrongKindError": "data_registry.errors",
     "DATASETS": "data_registry.registry",
     "Dataset": "data_registry.registry",
     "RemoteFile": "data_registry.registry",
+    "datasets_of_kind": "data_registry.registry",
     "get_dataset": "data_registry.registry",
     "DatasetFiles": "data_registry.source",
     "banner": "data_registry.source",
     "describe_source": "data_registry.source",
     "get_files": "data_registry.source",
+    "export_imagefolder": "data_registry.loaders",
+    "load_bccd": "data_registry.loaders",
+    "load_bsccm": "data_registry.loaders",
+    "load_classification": "data_registry.loaders",
+    "load_foldscope_photos": "data_registry.loaders",
+    "load_malaria_subset": "data_registry.loaders",
+    "load_nuclei_crops": "data_registry.loaders",
+    "load_sample": "data_registry.loaders",
+    "load_segmentation": "data_registry.loaders",
+    "load_timelapse": "data_registry.loaders",
+    "load_tracking": "data_registry.loaders",
+    "read_ctc_sequence": "data_registry.loaders",
+    "sample_info": "data_registry.loaders",
 }
-
-
-def _public_names() -> dict[str, str]:
-    """Return every public name -> its module, the loaders' included (imports the loaders)."""
-    names = dict(_CORE)
-    # The loaders live in data_registry/loaders/ (written by another module owner); re-export
-    # their public names when the package exists. Real import errors inside it are not hidden.
-    if importlib.util.find_spec("data_registry.loaders") is not None:
-        loaders = importlib.import_module("data_registry.loaders")
-        for name in getattr(loaders, "__all__", []):
-            names[name] = "data_registry.loaders"
-    return names
+__all__ = sorted(_PUBLIC)
 
 
 def __getattr__(name: str):
-    if name == "__all__":
-        return sorted(_public_names())
-    if name.startswith("_") or importlib.util.find_spec(f"{__name__}.{name}") is not None:
-        # a submodule (``from data_registry import cache``): let the import system load it
-        raise AttributeError(f"module 'data_registry' has no attribute {name!r}")
-    module = _CORE.get(name) or (_public_names().get(name) if not name.startswith("__") else None)
+    # A name not in the table (a submodule such as ``cache``) raises AttributeError, and
+    # ``from data_registry import cache`` then imports the submodule without the loaders.
+    module = _PUBLIC.get(name)
     if module is None:
         raise AttributeError(f"module 'data_registry' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
@@ -58,4 +59,4 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_public_names()))
+    return sorted(set(globals()) | set(_PUBLIC))

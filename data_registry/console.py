@@ -16,6 +16,7 @@ without loading the data machinery.
 
 from __future__ import annotations
 
+import argparse
 import functools
 import os
 import signal
@@ -23,6 +24,7 @@ import sys
 import threading
 from collections.abc import Callable
 
+EXIT_USAGE = 2
 EXIT_SIGPIPE = 128 + 13
 EXIT_SIGTERM = 128 + 15
 
@@ -134,3 +136,17 @@ def cli_entry(prog: str) -> Callable:
         return run
 
     return decorate
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors are one line on stderr and exit status 2.
+
+    argparse prints the whole usage block before the error, and on a long command line the
+    error scrolls out of sight. Here the line names the command, the problem and where help
+    is: ``course-data info: error: the following arguments are required: name (see
+    course-data info --help)``. Subparsers inherit the class.
+    """
+
+    def error(self, message: str):
+        """Print ``PROG: error: MESSAGE (see PROG --help)`` to stderr and exit with status 2."""
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")

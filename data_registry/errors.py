@@ -13,6 +13,12 @@ class CourseDataError(Exception):
     exit_code = 1
 
 
+class UsageError(CourseDataError):
+    """A command line that asks for something impossible (exit status 2, like argparse's)."""
+
+    exit_code = 2
+
+
 class UnknownDatasetError(CourseDataError, KeyError):
     """A dataset name that is not in the registry.
 

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from data_registry import imagefolder_layout as layout
 from data_registry.atomic import atomic_folder
 from data_registry.errors import CourseDataError, WrongKindError
-from data_registry.registry import get_dataset
+from data_registry.registry import datasets_of_kind, get_dataset
 from data_registry.types import ClassificationData
 
 MANIFEST_COLUMNS = layout.manifest_columns(("width", "height", "data_source"))
@@ -214,12 +214,12 @@ def export_imagefolder(
     """
     dataset = get_dataset(name)
     # imported here: data_registry.loaders re-exports this module (an import cycle otherwise)
-    from data_registry.loaders.classification import CLASSIFICATION_NAMES, load_classification
+    from data_registry.loaders.classification import load_classification
 
-    if name not in CLASSIFICATION_NAMES:
+    if dataset.kind != "classification":
         raise WrongKindError(
             f"{name} is a {dataset.kind} dataset; export writes folder-per-label images of a "
-            f"classification dataset: {', '.join(CLASSIFICATION_NAMES)}"
+            f"classification dataset: {', '.join(datasets_of_kind('classification'))}"
         )
     check_target(Path(out_dir), overwrite)
     data = load_classification(name, source=source)

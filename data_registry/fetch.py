@@ -687,7 +687,7 @@ def fetch_dataset(name: str, *, progressbar: bool = True) -> dict[str, Path]:
     """
     dataset = get_dataset(name)
     staging.clean_stale(cache.cache_dir())
-    if dataset.kind == "manual":
+    if dataset.manual:
         raise ManualDownloadRequired(
             f"{dataset.name} cannot be downloaded automatically: {dataset.notes}"
         )

@@ -30,7 +30,7 @@ def import_folder(name: str, folder: Path, *, overwrite: bool = False) -> Path:
     Parameters
     ----------
     name : str
-        Registry name of a manual dataset (``kind == "manual"``).
+        Registry name of a manual dataset (``manual=True`` in the registry).
     folder : Path
         The folder the user downloaded and unzipped.
     overwrite : bool
@@ -48,7 +48,7 @@ def import_folder(name: str, folder: Path, *, overwrite: bool = False) -> Path:
         images cannot be read. Nothing is written in that case.
     """
     dataset = get_dataset(name)
-    if dataset.kind != "manual":
+    if not dataset.manual:
         raise CourseDataError(
             f"{dataset.name} is downloaded automatically (`course-data fetch {dataset.name}`); "
             "only manual datasets are imported"

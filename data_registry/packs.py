@@ -58,7 +58,7 @@ def _sha256(path: Path) -> str:
 
 def _pack_members(dataset: Dataset) -> dict[str, Path]:
     """Return ``file name -> local path`` of the real files to pack for one dataset."""
-    if dataset.kind == "manual":
+    if dataset.manual:
         raise PackError(
             f"{dataset.name} is a manual download whose licence does not allow redistribution; "
             "each student must download and import it"

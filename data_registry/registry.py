@@ -18,7 +18,29 @@ from importlib import resources
 
 from data_registry.errors import UnknownDatasetError
 
-KINDS = ("segmentation", "classification", "sample", "detection", "unlabelled", "manual")
+#: What a dataset *is* decides which public loader (a name in ``data_registry``) serves it. The
+#: loader finds the dataset's files (real or twin, see :mod:`data_registry.source`) and hands
+#: them to the record's ``reader``; the reader's options are those of the loader. ``source``
+#: datasets (raw downloads that a ``course-data derive-*`` command or your own code reads) have
+#: no loader, and ``photos`` are read by their loader itself (it keeps every photo it can fetch).
+KIND_LOADERS: dict[str, str | None] = {
+    "segmentation": "load_segmentation",  # reader(files, split, n) -> SegmentationData
+    "classification": "load_classification",  # reader(files) -> ClassificationData
+    "sample": "load_sample",  # reader(files) -> numpy.ndarray
+    "detection": "load_bccd",  # reader(files) -> DetectionData
+    "crops": "load_nuclei_crops",  # reader(files, n) -> CropsData
+    "imagefolder": "load_malaria_subset",  # reader(files) -> ImageFolderData
+    "tracking": "load_tracking",  # reader(files, sequence, frames) -> TrackingData
+    "timelapse": "load_timelapse",  # reader(files) -> TimelapseData
+    "photos": "load_foldscope_photos",  # no reader: the loader fetches photo by photo
+    "source": None,  # no loader, no reader
+}
+KINDS = tuple(KIND_LOADERS)
+#: Kinds whose records need no ``reader``.
+KINDS_WITHOUT_READER = ("photos", "source")
+#: Entry-point group through which an installed package adds datasets to the registry: each
+#: entry point names an iterable of :class:`Dataset` records (see :func:`plugin_datasets`).
+ENTRY_POINT_GROUP = "course_data.datasets"
 AUTH_KINDS = ("dryad-token", "kaggle", "hf-token", None)
 UNPACK_KINDS = (None, "zip", "tar")
 
@@ -83,7 +105,8 @@ class Dataset:
     auth : {None, "dryad-token", "kaggle", "hf-token"}
         Optional or required credentials (see ``notes``).
     kind : str
-        One of ``KINDS``.
+        One of ``KINDS``: what the dataset is, which decides the loader that serves it
+        (``KIND_LOADERS``).
     notes : str
         Caveats: host pain points, class balance, instructor-only status.
     derived_from : str or None
@@ -94,6 +117,16 @@ class Dataset:
         What has not been checked against real data or a published source yet (shown by
         ``course-data info`` and on the licences page); ``course-data fetch NAME --record`` on a
         connected machine records the hashes needed to pin it.
+    reader : str or None
+        ``"module:function"`` that turns the dataset's local files (a
+        :class:`~data_registry.source.DatasetFiles`, real or twin) into what the kind's loader
+        returns; None only for the kinds in ``KINDS_WITHOUT_READER``.
+    twin : str or None
+        ``"module:function"`` ``build(name, dest_dir) -> {registry file name: path}`` that
+        writes the dataset's synthetic twin (same file names and formats); None: no twin.
+    manual : bool
+        True when the files must be downloaded by hand and registered with
+        ``course-data import`` (no ``files`` are listed).
     """
 
     name: str
@@ -112,6 +145,9 @@ class Dataset:
     derived_from: str | None = None
     instructor_only: bool = False
     unverified: tuple[str, ...] = ()
+    reader: str | None = None
+    twin: str | None = None
+    manual: bool = False
 
     @property
     def total_size(self) -> int | None:
@@ -430,6 +466,8 @@ def _skimage_sample(
         ),
         auth=None,
         kind="sample",
+        reader="data_registry.loaders.samples:read_sample",
+        twin="data_registry.twins.skimage_samples:build",
         notes=notes,
     )
 
@@ -502,6 +540,8 @@ _DATASET_LIST = [
         ),
         auth=None,
         kind="segmentation",
+        reader="data_registry.loaders.bbbc039:read_segmentation",
+        twin="data_registry.twins.bbbc039:build",
         notes=(
             "Hashes as pinned by torch-em and several other projects. The zips contain a "
             "__MACOSX folder, which loaders ignore. Please attribute: image set BBBC039v1 "
@@ -534,6 +574,8 @@ _DATASET_LIST = [
         ),
         auth=None,
         kind="segmentation",
+        reader="data_registry.loaders.dsb2018:read_segmentation",
+        twin="data_registry.twins.dsb2018:build",
         notes="StarDist reports AP@0.5 = 0.864 on the 50 test images.",
     ),
     Dataset(
@@ -561,6 +603,8 @@ _DATASET_LIST = [
         ),
         auth=None,
         kind="classification",
+        reader="data_registry.loaders.bloodmnist:read_classification",
+        twin="data_registry.twins.bloodmnist:build",
         notes=(
             "Zenodo rate-limits anonymous clients (HTTP 429); the fetcher identifies itself "
             "and backs off. MedMNIST v2 reports ResNet-18 (28 px) test ACC 0.958, AUC 0.998."
@@ -587,6 +631,8 @@ _DATASET_LIST = [
         ),
         auth=None,
         kind="classification",
+        reader="data_registry.loaders.bloodmnist:read_classification",
+        twin="data_registry.twins.bloodmnist:build",
         notes="Zenodo rate limits apply (see bloodmnist).",
     ),
     _skimage_sample(
@@ -693,6 +739,8 @@ _DATASET_LIST = [
         ),
         auth="dryad-token",
         kind="classification",
+        reader="data_registry.loaders.bsccm:read_classification",
+        twin="data_registry.twins.bsccm:build",
         notes=(
             "Dryad may refuse anonymous API downloads (HTTP 401): set DRYAD_TOKEN to a Dryad "
             "API bearer token, or use a classroom pack. Cell-type labels exist only for batch 0 "
@@ -743,6 +791,8 @@ _DATASET_LIST = [
         ),
         auth="dryad-token",
         kind="classification",
+        reader="data_registry.loaders.bsccm:read_classification",
+        twin="data_registry.twins.bsccm:build",
         notes="Same Dryad access caveats as bsccmnist_tiny; 513 MB, so prefer a classroom pack.",
         instructor_only=True,
         unverified=_BSCCM_UNVERIFIED,
@@ -779,7 +829,8 @@ _DATASET_LIST = [
             ),
         ),
         auth=None,
-        kind="classification",
+        kind="source",
+        twin="data_registry.twins.jurkat:build",
         notes=(
             "Instructor-only: fetch once, then run `course-data derive-jurkat-mini` to build "
             "the small jurkat_mini subset students use. About 97 % of cells are in interphase: "
@@ -811,6 +862,8 @@ _DATASET_LIST = [
         files=(),
         auth=None,
         kind="classification",
+        reader="data_registry.loaders.jurkat:read_classification",
+        twin="data_registry.twins.jurkat:build",
         notes=(
             "No download: an instructor derives it once (`course-data fetch jurkat_bbbc048` then "
             "`course-data derive-jurkat-mini --source BBBC048v1.zip -o DIR`) and shares it as a "
@@ -853,7 +906,9 @@ _DATASET_LIST = [
             ),
         ),
         auth="hf-token",
-        kind="unlabelled",
+        kind="crops",
+        reader="data_registry.loaders.crops:read_crops",
+        twin="data_registry.twins.nucleusnet:build",
         notes=(
             "Optional, for the unsupervised lecture. Hugging Face rate-limits anonymous clients "
             "(HTTP 429) and the repo may be private: set HF_TOKEN if you get 401/429."
@@ -882,6 +937,8 @@ _DATASET_LIST = [
         files=_bccd_files(),
         auth=None,
         kind="detection",
+        reader="data_registry.loaders.bccd:read_detection",
+        twin="data_registry.twins.bccd:build",
         notes=(
             "735 files at commit d272fb14, each pinned by sha256. Two annotations are "
             "degenerate zero-area boxes (BloodImage_00338, BloodImage_00343)."
@@ -906,7 +963,8 @@ _DATASET_LIST = [
         classes=(),
         files=_foldscope_files(),
         auth=None,
-        kind="unlabelled",
+        kind="photos",
+        twin="data_registry.twins.foldscope:build",
         notes=(
             "Please attribute: photos by Prithvi Sinha (github.com/prithvi-sinha/foldscope, "
             "commit f70dcfe1, MIT licence: Copyright (c) 2024 Prithvi Sinha). The MIT text "
@@ -967,7 +1025,8 @@ _DATASET_LIST = [
             ),
         ),
         auth=None,
-        kind="classification",
+        kind="source",
+        twin="data_registry.twins.malaria:build",
         notes=(
             "Licence: NLM's publication page and data folder state no licence for "
             "cell_images.zip (we found none); NLM's sister release NIH-NLM-ThinBloodSmearsPf "
@@ -1001,7 +1060,9 @@ _DATASET_LIST = [
         classes=MALARIA_CLASSES,
         files=(),
         auth=None,
-        kind="classification",
+        kind="imagefolder",
+        reader="data_registry.loaders.malaria:read_imagefolder",
+        twin="data_registry.twins.malaria:build",
         notes=(
             "No download: an instructor runs `course-data fetch malaria_cells` then "
             "`course-data derive-malaria-subset` (defaults: 1,500 cells per class, seed 0, "
@@ -1040,7 +1101,9 @@ _DATASET_LIST = [
             ),
         ),
         auth=None,
-        kind="segmentation",
+        kind="timelapse",
+        reader="data_registry.loaders.tracking:read_timelapse",
+        twin="data_registry.twins.c2c12:build",
         notes=(
             "A sub-sample of the full OSF project (48 sequences of about 3.5 days with manual "
             "lineages, https://osf.io/ysaq2/), which has no per-file hashes to pin; npz keys "
@@ -1068,7 +1131,10 @@ _DATASET_LIST = [
         classes=(),
         files=(),
         auth=None,
-        kind="manual",
+        kind="tracking",
+        reader="data_registry.loaders.tracking:read_tracking",
+        twin="data_registry.twins.ctc_tracking:build",
+        manual=True,
         notes=(
             "Opt-in only, never in a classroom pack or on the course website. Read the "
             "conditions of use at https://celltrackingchallenge.net/datasets/ (bottom of the "
@@ -1098,7 +1164,8 @@ _DATASET_LIST = [
         classes=("interphase", "mitosis"),
         files=(),
         auth="kaggle",
-        kind="manual",
+        kind="source",
+        manual=True,
         notes=(
             "Kaggle needs an account: download the dataset in your browser (or with the kaggle "
             "CLI and your kaggle.json token), unzip it, then run "
@@ -1108,7 +1175,52 @@ _DATASET_LIST = [
     ),
 ]
 
-DATASETS: dict[str, Dataset] = {d.name: d for d in _DATASET_LIST}
+
+def plugin_datasets() -> list[Dataset]:
+    """Return the records that installed packages add through the ``course_data.datasets``
+    entry-point group.
+
+    A package (a course fork's own data package, or a test) declares, in its
+    ``pyproject.toml``::
+
+        [project.entry-points."course_data.datasets"]
+        my_course = "my_course_data.registry:DATASETS"
+
+    where ``DATASETS`` is an iterable of :class:`Dataset` records (or a function returning
+    one) whose ``reader`` and ``twin`` name the package's own functions. Nothing else in the
+    kit has to change for ``course-data`` and the loaders to serve them.
+
+    Raises
+    ------
+    TypeError
+        If an entry point does not give :class:`Dataset` records.
+    """
+    from importlib.metadata import entry_points
+
+    found: list[Dataset] = []
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        records = point.load()
+        records = records() if callable(records) else records
+        for record in records:
+            if not isinstance(record, Dataset):
+                raise TypeError(
+                    f"entry point {point.name} = {point.value} ({ENTRY_POINT_GROUP}) gave "
+                    f"{type(record).__name__}, not a data_registry.registry.Dataset"
+                )
+            found.append(record)
+    return found
+
+
+def _table(records: list[Dataset]) -> dict[str, Dataset]:
+    table: dict[str, Dataset] = {}
+    for record in records:
+        if record.name in table:
+            raise ValueError(f"two registry records are named {record.name!r}")
+        table[record.name] = record
+    return table
+
+
+DATASETS: dict[str, Dataset] = _table(_DATASET_LIST + plugin_datasets())
 
 
 def get_dataset(name: str) -> Dataset:
@@ -1134,3 +1246,15 @@ def get_dataset(name: str) -> Dataset:
 def dataset_names() -> list[str]:
     """Return all registered dataset names in registry order."""
     return list(DATASETS)
+
+
+def datasets_of_kind(*kinds: str) -> list[str]:
+    """Return the names of the registered datasets of the given kinds, in registry order.
+
+    >>> datasets_of_kind("segmentation")[:2]
+    ['bbbc039', 'dsb2018']
+    """
+    unknown = [kind for kind in kinds if kind not in KIND_LOADERS]
+    if unknown:
+        raise ValueError(f"unknown dataset kind {unknown[0]!r}; kinds: {', '.join(KINDS)}")
+    return [name for name, dataset in DATASETS.items() if dataset.kind in kinds]

@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import importlib
+import importlib.util
 import json
 import os
 import shutil
@@ -175,7 +176,7 @@ def _derived_files(dataset: Dataset) -> DatasetFiles | None:
 
 def _cached_real(dataset: Dataset) -> DatasetFiles | None:
     """Return the real files if all are already in the cache and verified, else None."""
-    if dataset.kind == "manual":
+    if dataset.manual:
         return _imported_files(dataset)
     if dataset.derived_from:
         return _derived_files(dataset)
@@ -200,7 +201,7 @@ def _real_files(dataset: Dataset, quiet: bool) -> DatasetFiles:
     cached = _cached_real(dataset)
     if cached is not None:
         return cached
-    if dataset.kind == "manual":
+    if dataset.manual:
         raise ManualDownloadRequired(
             f"{dataset.name} must be downloaded by hand and imported. {dataset.notes}"
         )
@@ -222,15 +223,22 @@ def _real_files(dataset: Dataset, quiet: bool) -> DatasetFiles:
 # --------------------------------------------------------------------------------------------
 
 
-def _twin_version() -> str:
-    """Identify the twin generators: package version plus a hash of the twins' source code,
-    so a cached twin is rebuilt whenever a generator changes."""
+def _twin_version(dataset: Dataset) -> str:
+    """Identify the twin generators: package version plus a hash of the twins' source code
+    (and of the module of the record's own twin builder, when it lives elsewhere), so a cached
+    twin is rebuilt whenever a generator changes."""
     twins = importlib.import_module("data_registry.twins")
     digest = hashlib.sha256()
     package_file = getattr(twins, "__file__", None)
-    if package_file:
-        for path in sorted(Path(package_file).parent.rglob("*.py")):
-            digest.update(path.read_bytes())
+    sources = sorted(Path(package_file).parent.rglob("*.py")) if package_file else []
+    try:
+        builder = importlib.util.find_spec(dataset.twin.partition(":")[0]) if dataset.twin else None
+    except (ImportError, AttributeError, ValueError):  # a stand-in twins module (tests)
+        builder = None
+    if builder is not None and builder.origin and Path(builder.origin) not in sources:
+        sources.append(Path(builder.origin))
+    for path in sources:
+        digest.update(path.read_bytes())
     explicit = getattr(twins, "TWIN_VERSION", "")
     return f"{fetch.package_version()}/{explicit}/{digest.hexdigest()[:16]}"
 
@@ -243,15 +251,14 @@ def _twin_files(dataset: Dataset) -> DatasetFiles:
         raise NotAvailableError(
             f"no synthetic twins are available in this installation ({error})"
         ) from error
-    known = getattr(twins, "TWIN_MODULES", None)
-    if known is not None and dataset.name not in known:
+    if not dataset.twin:
         raise NotAvailableError(
             f"{dataset.name} has no synthetic twin; use the real data. {dataset.notes}"
         )
     make_twin = twins.make_twin
     root = cache.dataset_dir(dataset.name, "twin")
     marker = root / TWIN_MARKER
-    version = _twin_version()
+    version = _twin_version(dataset)
     record = None
     if marker.is_file():
         record = json.loads(marker.read_text(encoding="utf-8"))
@@ -324,7 +331,7 @@ def get_files(name: str, source: str | None = None, *, quiet: bool = False) -> D
         files = _cached_real(dataset)
         if files is None:
             url = _check_url(dataset)
-            if dataset.kind == "manual":  # nothing to download, even with a mirror
+            if dataset.manual:  # nothing to download, even with a mirror
                 reason = f"{dataset.name} is not imported (manual download)"
             elif dataset.derived_from:
                 reason = f"{dataset.name} has not been derived on this machine"

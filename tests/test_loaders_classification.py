@@ -81,6 +81,6 @@ def test_load_classification_bloodmnist_twin_is_the_deterministic_twin(blood28):
         data.split("validation")
 
 
-def test_load_classification_unknown_name():
-    with pytest.raises(ValueError, match="knows"):
+def test_load_classification_refuses_other_kinds_and_names_their_loader():
+    with pytest.raises(ValueError, match=r"segmentation dataset.*load_segmentation\('bbbc039'\)"):
         load_classification("bbbc039", source="twin")

@@ -163,7 +163,7 @@ def test_load_segmentation_bad_arguments():
         load_segmentation("bbbc039", split="dev", source="twin")
     with pytest.raises(ValueError, match="only 'train' and 'test'"):
         load_segmentation("dsb2018", split="validation", source="twin")
-    with pytest.raises(ValueError, match="knows"):
+    with pytest.raises(ValueError, match="load_segmentation serves: bbbc039, dsb2018"):
         load_segmentation("bloodmnist", source="twin")
     with pytest.raises(ValueError, match="positive"):
         load_segmentation("bbbc039", n=0, source="twin")

@@ -8,7 +8,9 @@ import dataclasses
 import hashlib
 import io
 import json
+import os
 import shutil
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -20,6 +22,7 @@ from PIL import Image
 from registry_server import closed_port_url, real_data_dir
 
 from data_registry import cache, cli, fetch, jurkat_mini, registry, source
+from data_registry.commands.listing import short_licence
 
 http_server = registry_server.http_server  # the fixtures
 course_cache = registry_server.course_cache
@@ -92,8 +95,9 @@ def test_info_of_a_manual_dataset_says_where_its_files_come_from(course_cache, c
 
 def test_fetch_twin_and_cache_dir(course_cache, capsys):
     pytest.importorskip("data_registry.twins")
-    code, out, _ = run(capsys, "fetch", "human_mitosis", "--source", "twin")
-    assert code == 0 and "SYNTHETIC TWIN" in out and "mitosis.tif" in out
+    code, out, err = run(capsys, "fetch", "human_mitosis", "--source", "twin")
+    assert code == 0 and "mitosis.tif" in out  # the result on stdout
+    assert "SYNTHETIC TWIN" in err and "SYNTHETIC" not in out  # the banner on stderr
     code, out, _ = run(capsys, "cache-dir")
     assert out.strip() == str(course_cache)
 
@@ -328,10 +332,10 @@ def test_export_imagefolder_is_wired(course_cache, tmp_path, capsys):
     assert len(pngs) == 3 * 2 + 3 + 2 + 1 + 2
     assert {p.parent.parent.name for p in pngs} <= {"train", "valid", "test"}
     assert {p.parent.name for p in pngs} == set(COUNTS)
-    code, _, err = run(
-        capsys, "export", "jurkat_mini", "--format", "coco", "-o", str(tmp_path / "x")
-    )
-    assert code == 1 and "imagefolder" in err
+    with pytest.raises(SystemExit) as usage:
+        cli.main(["export", "jurkat_mini", "--format", "coco", "-o", str(tmp_path / "x")])
+    err = capsys.readouterr().err
+    assert usage.value.code == 2 and "imagefolder" in err and len(err.splitlines()) == 1
     # An existing export is never replaced silently; --overwrite replaces it (as --help says).
     before = sorted(p.relative_to(out) for p in out.rglob("*"))
     code, _, err = run(capsys, "export", "jurkat_mini", "-o", str(out), "--source", "real")
@@ -399,10 +403,8 @@ def test_pack_offline_and_unpack_a_folder_say_what_to_do(
 
 
 def test_list_legend_and_licences_cut_at_a_word(course_cache, capsys):
-    assert cli.short_licence("CC-BY-4.0") == "CC-BY-4.0"
-    assert (
-        cli.short_licence("Allen Institute for Cell Science terms (x)") == "Allen Institute for..."
-    )
+    assert short_licence("CC-BY-4.0") == "CC-BY-4.0"
+    assert short_licence("Allen Institute for Cell Science terms (x)") == "Allen Institute for..."
     code, out, _ = run(capsys, "list")
     assert code == 0 and "Allen Institute for..." in out and "size:" in out and "twin:" in out
     header = out.splitlines()[0]
@@ -444,3 +446,65 @@ def test_cache_files_get_normal_permissions(course_cache, capsys):
     assert files
     for path in files:
         assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path
+
+
+def test_one_module_per_subcommand_and_version(capsys):
+    import importlib
+
+    from course_kit import __version__
+    from data_registry.commands import COMMANDS
+
+    parser = cli.build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for module_name in COMMANDS:
+        module = importlib.import_module(f"data_registry.commands.{module_name}")
+        assert callable(module.add_parser) and callable(module.run), module_name
+    assert {p.get_default("run").__module__ for p in subparsers.choices.values()} == {
+        f"data_registry.commands.{name}" for name in COMMANDS
+    }
+    with pytest.raises(SystemExit) as done:
+        cli.main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out == f"course-data {__version__}\n"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        ([], "the following arguments are required: COMMAND"),
+        (["fetch"], "course-data fetch: error: the following arguments are required: name"),
+        (["fetch", "cell", "--source", "maybe"], "invalid choice: 'maybe'"),
+        (["list", "--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(argv, message, capsys):
+    with pytest.raises(SystemExit) as usage:
+        cli.main(argv)
+    out, err = capsys.readouterr()
+    assert usage.value.code == 2 and out == ""
+    assert len(err.splitlines()) == 1 and message in err and "--help)" in err
+
+
+def test_usage_error_found_by_a_command_is_exit_2(course_cache, capsys):
+    code, out, err = run(capsys, "cite")
+    assert code == 2 and out == "" and err == "course-data: error: give dataset names or --all\n"
+
+
+def test_help_loads_no_data_machinery():
+    """``course-data --help`` builds every subcommand's parser without the registry, numpy,
+    pandas or requests (start-up time: benchmarks/bench_cli_startup.py)."""
+    code = (
+        "import sys\n"
+        "from data_registry import cli\n"
+        "cli.build_parser().format_help()\n"
+        "heavy = ('numpy', 'pandas', 'requests', 'pooch', 'data_registry.registry')\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=dict(os.environ, PYTHONPATH=str(Path(cli.__file__).parents[1])),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert out.strip() == "[]"

@@ -40,7 +40,7 @@ def test_dataset_record_is_complete(name):
     for entry in entries.values():  # balanced braces, a year, a title
         assert entry.count("{") == entry.count("}")
         assert re.search(r"title\s*=", entry)
-    if dataset.kind in ("manual",) or dataset.derived_from:
+    if dataset.manual or dataset.derived_from:
         assert dataset.files == () and dataset.notes
     else:
         assert dataset.files

@@ -125,7 +125,7 @@ def test_import_is_the_opt_in_and_copies_nothing(gowt1_folder, tmp_path):
 
 def test_ctc_set_is_manual_and_never_packed(tmp_path):
     dataset = get_dataset("ctc_fluo_n2dh_gowt1")
-    assert dataset.kind == "manual" and dataset.files == ()
+    assert dataset.manual and dataset.kind == "tracking" and dataset.files == ()
     assert "permission" in dataset.licence and "celltrackingchallenge.net" in dataset.notes
     with pytest.raises(CourseDataError, match="redistribution"):
         create_pack(["ctc_fluo_n2dh_gowt1"], tmp_path / "pack.zip")

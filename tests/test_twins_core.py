@@ -49,7 +49,7 @@ def test_twin_is_byte_for_byte_deterministic_and_named_like_registry(name, tmp_p
 def test_every_registered_dataset_has_a_twin():
     from data_registry.registry import DATASETS
 
-    missing = [n for n, d in DATASETS.items() if d.kind != "manual" and n not in twin_names()]
+    missing = [n for n, d in DATASETS.items() if not d.manual and n not in twin_names()]
     assert missing == []
 
 

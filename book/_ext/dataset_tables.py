@@ -86,7 +86,7 @@ def licence_table(datasets) -> str:
             notes.append(f"derived locally from `{dataset.derived_from}`")
         if dataset.instructor_only:
             notes.append("instructor download only")
-        if dataset.kind == "manual":
+        if dataset.manual:
             notes.append("manual download")
         if dataset.unverified:
             notes.append("**unverified**: " + "; ".join(dataset.unverified))

@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 from skimage.measure import label
 
-from data_registry.loaders.files import open_zip, read_image_bytes, zip_members
+from data_registry.loaders.files import find_file, open_zip, read_image_bytes, zip_members
+from data_registry.source import DatasetFiles
+from data_registry.types import SegmentationData
 
 #: Pixel size of the BBBC039 images (MetaMorph calibration in the TIFF tags: 20x, 2x2 binning).
 PIXEL_SIZE_UM = 0.645
@@ -106,3 +108,38 @@ def read_bbbc039_files(
             rgba = read_image_bytes(mask_archive.read(mask_members[stem]), mask_members[stem])
             masks.append(bbbc039_labels(rgba))
     return images, masks, stems
+
+
+def read_segmentation(files: DatasetFiles, split: str = "test", n: int | None = None):
+    """The registry's reader of BBBC039 for ``load_segmentation``.
+
+    Parameters
+    ----------
+    files : DatasetFiles
+        The dataset's local files (real or twin): ``images.zip``, ``masks.zip``,
+        ``metadata.zip``.
+    split : {"test", "train", "validation", "all"}
+        Official split.
+    n : int, optional
+        Read only the first ``n`` images of the split.
+
+    Returns
+    -------
+    SegmentationData
+    """
+    images, masks, names = read_bbbc039_files(
+        find_file(files, "images.zip"),
+        find_file(files, "masks.zip"),
+        find_file(files, "metadata.zip"),
+        split=split,
+        n=n,
+    )
+    return SegmentationData(
+        name=files.name,
+        source=files.source,
+        images=images,
+        masks=masks,
+        names=names,
+        split=split,
+        pixel_size_um=PIXEL_SIZE_UM,
+    )

@@ -7,8 +7,9 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from data_registry.loaders.files import dataset_files
+from data_registry.loaders.dispatch import read_dataset
 from data_registry.registry import get_dataset
+from data_registry.source import DatasetFiles
 from data_registry.types import DetectionData
 
 BOX_COLUMNS = ["filename", "cell_type", "xmin", "ymin", "xmax", "ymax"]
@@ -86,13 +87,27 @@ def load_bccd(source: str | None = None) -> DetectionData:
         ``image_paths`` (open them with Pillow), ``boxes`` (VOC pixel coordinates, one row
         per box, with the split), ``class_names`` and ``splits``.
     """
-    files = dataset_files("bccd", source)
+    return read_dataset("detection", "bccd", source)
+
+
+def read_detection(files: DatasetFiles) -> DetectionData:
+    """The registry's reader of BCCD for :func:`load_bccd`.
+
+    Parameters
+    ----------
+    files : DatasetFiles
+        The dataset's local files (real or twin), at their paths in the BCCD repository.
+
+    Returns
+    -------
+    DetectionData
+    """
     images, boxes, splits = read_bccd_files(files.paths)
     return DetectionData(
-        name="bccd",
+        name=files.name,
         source=files.source,
         image_paths=images,
         boxes=boxes,
-        class_names=get_dataset("bccd").classes,
+        class_names=get_dataset(files.name).classes,
         splits=splits,
     )

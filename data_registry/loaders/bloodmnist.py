@@ -7,6 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
+from data_registry.registry import get_dataset
+from data_registry.source import DatasetFiles
+from data_registry.types import ClassificationData
+
 KEYS = ("train_images", "train_labels", "val_images", "val_labels", "test_images", "test_labels")
 
 
@@ -41,3 +45,31 @@ def read_bloodmnist_npz(path: Path) -> dict[str, np.ndarray]:
         result[f"x_{split}"] = images
         result[f"y_{split}"] = labels.reshape(-1).astype(np.int64)
     return result
+
+
+def read_classification(files: DatasetFiles) -> ClassificationData:
+    """The registry's reader of BloodMNIST (any size) for ``load_classification``.
+
+    Parameters
+    ----------
+    files : DatasetFiles
+        The dataset's local files (real or twin): its one ``.npz``.
+
+    Returns
+    -------
+    ClassificationData
+    """
+    dataset = get_dataset(files.name)
+    npz = [path for key, path in files.paths.items() if key.endswith(".npz")]
+    if len(npz) != 1:
+        raise FileNotFoundError(
+            f"{files.name} ({files.source}) should have one .npz file, has {len(npz)} in {files.root}"
+        )
+    arrays = read_bloodmnist_npz(Path(npz[0]))
+    return ClassificationData(
+        name=files.name,
+        source=files.source,
+        class_names=dataset.classes,
+        image_axes="NYXC",
+        **arrays,
+    )

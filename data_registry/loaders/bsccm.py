@@ -8,14 +8,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from data_registry.errors import WrongKindError
 from data_registry.loaders.files import dataset_files
-from data_registry.registry import BSCCM_CLASSES
+from data_registry.registry import BSCCM_CLASSES, datasets_of_kind, get_dataset
+from data_registry.source import DatasetFiles
 from data_registry.types import BSCCMData, ClassificationData
 
-ARCHIVES = {
-    "bsccmnist_tiny": "BSCCMNIST-tiny.tar.gz_chunk00000.bin",
-    "bsccm_tiny": "BSCCM-tiny.tar.gz_chunk00000.bin",
-}
+#: The registry's reader reference of the BSCCM variants: :func:`load_bsccm` serves the datasets
+#: whose record names it.
+READER = "data_registry.loaders.bsccm:read_classification"
 METADATA = "BSCCM_global_metadata.json"
 #: Ten gated populations (column order) -> 3 classes: lymphocyte 0, granulocyte 1, monocyte 2.
 TEN_TO_THREE = {0: 0, 1: 1, 2: 1, 3: 1, 7: 2, 8: 2, 9: 2}
@@ -142,16 +143,32 @@ def load_bsccm(
         ``labels`` (0 lymphocyte, 1 granulocyte, 2 monocyte, -1 unlabelled), ``index`` and
         ``surface_markers`` tables.
     """
-    if name not in ARCHIVES:
-        raise ValueError(f"load_bsccm knows {sorted(ARCHIVES)}, not {name!r}")
+    _check_bsccm(name)
     files = dataset_files(name, source)
-    folder = files.extracted.get(ARCHIVES[name])
-    if folder is None:
-        raise FileNotFoundError(
-            f"{name} ({files.source}): the archive {ARCHIVES[name]} was not extracted in the cache; "
-            f"fetch it again with `course-data fetch {name}`"
+    return read_bsccm_folder(
+        _extracted_folder(files), name=files.name, source=files.source, channels=channels, n=n
+    )
+
+
+def _check_bsccm(name: str) -> None:
+    """Refuse datasets whose registry record does not name the BSCCM reader."""
+    dataset = get_dataset(name)
+    if dataset.reader != READER:
+        served = [n for n in datasets_of_kind(dataset.kind) if get_dataset(n).reader == READER]
+        raise WrongKindError(
+            f"{dataset.name} is not a BSCCM dataset; the BSCCM loaders serve: "
+            f"{', '.join(sorted(served)) or 'none'}"
         )
-    return read_bsccm_folder(Path(folder), name=name, source=files.source, channels=channels, n=n)
+
+
+def _extracted_folder(files: DatasetFiles) -> Path:
+    """The folder the dataset's one archive was extracted into."""
+    if len(files.extracted) != 1:
+        raise FileNotFoundError(
+            f"{files.name} ({files.source}): its archive was not extracted in the cache; "
+            f"fetch it again with `course-data fetch {files.name}`"
+        )
+    return Path(next(iter(files.extracted.values())))
 
 
 def bsccm_classification(
@@ -182,7 +199,30 @@ def bsccm_classification(
     ClassificationData
         ``x_*`` arrays ``N x H x W x C`` in the stored dtype, ``y_*`` int64 class indices.
     """
-    data = load_bsccm(name, source=source, channels=tuple(channels))
+    _check_bsccm(name)
+    return read_classification(dataset_files(name, source), channels=channels, seed=seed)
+
+
+def read_classification(
+    files: DatasetFiles, channels: tuple[str, ...] = DEFAULT_CHANNELS, seed: int = 0
+) -> ClassificationData:
+    """The registry's reader of the BSCCM variants for ``load_classification``.
+
+    Parameters
+    ----------
+    files : DatasetFiles
+        The dataset's local files (real or twin), its one archive extracted.
+    channels, seed
+        As :func:`bsccm_classification`.
+
+    Returns
+    -------
+    ClassificationData
+    """
+    name = files.name
+    data = read_bsccm_folder(
+        _extracted_folder(files), name=name, source=files.source, channels=tuple(channels)
+    )
     labelled = np.flatnonzero(data.labels >= 0)
     if labelled.size == 0:
         raise ValueError(

@@ -11,10 +11,10 @@ import pyarrow.parquet as pq
 import tifffile
 from PIL import Image
 
-from data_registry.loaders.files import dataset_files, find_file
+from data_registry.loaders.dispatch import read_dataset
+from data_registry.source import DatasetFiles
 from data_registry.types import CropsData
 
-PARQUET_FILES = {"nucleusnet_10k": "train-00000-of-00001.parquet"}
 _RUN = re.compile(r"run\s*0*(\d+)", re.IGNORECASE)
 
 
@@ -83,8 +83,8 @@ def load_nuclei_crops(
 
     Parameters
     ----------
-    name : {"nucleusnet_10k"}
-        Registry name.
+    name : str
+        Registry name of a ``crops`` dataset (``nucleusnet_10k``).
     n : int, optional
         Load only the first ``n`` crops (the real file holds 10,000 crops of 256 x 256,
         0.66 GB in memory; ``n=2000`` keeps a notebook within the Binder budget).
@@ -97,13 +97,36 @@ def load_nuclei_crops(
         ``images`` (N x 256 x 256 uint8), ``experiments`` (from the file names),
         ``filenames``.
     """
-    if name not in PARQUET_FILES:
-        raise ValueError(f"load_nuclei_crops knows {sorted(PARQUET_FILES)}, not {name!r}")
     if n is not None and n < 1:
         raise ValueError(f"n must be a positive number of crops or None, got {n}")
-    files = dataset_files(name, source)
-    images, filenames = read_crops_parquet(find_file(files, PARQUET_FILES[name]), n=n)
+    return read_dataset("crops", name, source, n=n)
+
+
+def read_crops(files: DatasetFiles, n: int | None = None) -> CropsData:
+    """The registry's reader of a parquet of crops for :func:`load_nuclei_crops`.
+
+    Parameters
+    ----------
+    files : DatasetFiles
+        The dataset's local files (real or twin): one ``.parquet`` file.
+    n : int, optional
+        Read only the first ``n`` crops.
+
+    Returns
+    -------
+    CropsData
+    """
+    parquet = [path for key, path in files.paths.items() if key.endswith(".parquet")]
+    if len(parquet) != 1:
+        raise FileNotFoundError(
+            f"{files.name} ({files.source}) should have one .parquet file, has {len(parquet)}"
+        )
+    images, filenames = read_crops_parquet(Path(parquet[0]), n=n)
     experiments = np.array([experiment_of(f) for f in filenames])
     return CropsData(
-        name=name, source=files.source, images=images, experiments=experiments, filenames=filenames
+        name=files.name,
+        source=files.source,
+        images=images,
+        experiments=experiments,
+        filenames=filenames,
     )

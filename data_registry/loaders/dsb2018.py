@@ -7,7 +7,9 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from skimage.segmentation import relabel_sequential
 
-from data_registry.loaders.files import is_junk_member, open_zip, read_image_bytes
+from data_registry.loaders.files import find_file, is_junk_member, open_zip, read_image_bytes
+from data_registry.source import DatasetFiles
+from data_registry.types import SegmentationData
 
 SPLITS = ("train", "test")
 
@@ -83,3 +85,29 @@ def read_dsb2018_zip(
                 masks.append(dsb2018_labels(mask))
                 names.append(stem)
     return images, masks, names
+
+
+def read_segmentation(files: DatasetFiles, split: str = "test", n: int | None = None):
+    """The registry's reader of the StarDist DSB2018 subset for ``load_segmentation``.
+
+    Parameters
+    ----------
+    files : DatasetFiles
+        The dataset's local files (real or twin): ``dsb2018.zip``.
+    split : {"test", "train", "all"}
+        Official split (there is no validation split: hold out part of ``train``).
+    n : int, optional
+        Read only the first ``n`` images of the split.
+
+    Returns
+    -------
+    SegmentationData
+    """
+    if split == "validation":
+        raise ValueError(
+            "dsb2018 has only 'train' and 'test' splits; hold out part of 'train' for validation"
+        )
+    images, masks, names = read_dsb2018_zip(find_file(files, "dsb2018.zip"), split=split, n=n)
+    return SegmentationData(
+        name=files.name, source=files.source, images=images, masks=masks, names=names, split=split
+    )

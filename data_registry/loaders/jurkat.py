@@ -12,6 +12,7 @@ from PIL import Image
 from data_registry import imagefolder_layout as layout
 from data_registry.loaders.files import dataset_files
 from data_registry.registry import JURKAT_CLASSES
+from data_registry.source import DatasetFiles
 from data_registry.types import ClassificationData
 
 
@@ -76,13 +77,29 @@ def read_jurkat_mini(root: Path) -> dict[str, np.ndarray]:
 
 def load_jurkat_mini(source: str | None = None) -> ClassificationData:
     """Load ``jurkat_mini`` (Jurkat cell-cycle phases, 3-channel 64 px images) as arrays."""
-    files = dataset_files("jurkat_mini", source)
+    return read_classification(dataset_files("jurkat_mini", source))
+
+
+def read_classification(files: DatasetFiles) -> ClassificationData:
+    """The registry's reader of ``jurkat_mini`` for ``load_classification``.
+
+    Parameters
+    ----------
+    files : DatasetFiles
+        The dataset's local files (real or twin), with its ``manifest.csv``.
+
+    Returns
+    -------
+    ClassificationData
+    """
     manifest = files.paths.get("manifest.csv")
     if manifest is None:
-        raise FileNotFoundError(f"jurkat_mini ({files.source}) has no manifest.csv in {files.root}")
+        raise FileNotFoundError(
+            f"{files.name} ({files.source}) has no manifest.csv in {files.root}"
+        )
     arrays = read_jurkat_mini(Path(manifest).parent)
     return ClassificationData(
-        name="jurkat_mini",
+        name=files.name,
         source=files.source,
         class_names=JURKAT_CLASSES,
         image_axes="NYXC",

@@ -11,8 +11,9 @@ from pathlib import Path
 import pandas as pd
 
 from data_registry import malaria
-from data_registry.loaders.files import dataset_files
-from data_registry.registry import MALARIA_CLASSES
+from data_registry.loaders.dispatch import read_dataset
+from data_registry.registry import get_dataset
+from data_registry.source import DatasetFiles
 
 
 @dataclass
@@ -112,12 +113,26 @@ def load_malaria_subset(source: str | None = None) -> ImageFolderData:
     -------
     ImageFolderData
     """
-    files = dataset_files("malaria_subset", source)
+    return read_dataset("imagefolder", "malaria_subset", source)
+
+
+def read_imagefolder(files: DatasetFiles) -> ImageFolderData:
+    """The registry's reader of ``malaria_subset`` for :func:`load_malaria_subset`.
+
+    Parameters
+    ----------
+    files : DatasetFiles
+        The dataset's local files (real or twin): the folder with ``manifest.csv``.
+
+    Returns
+    -------
+    ImageFolderData
+    """
     root = Path(files.root)
     derivation_file = root / malaria.DERIVATION_FILE
     derivation = json.loads(derivation_file.read_text("utf-8")) if derivation_file.is_file() else {}
     manifest = pd.DataFrame(malaria.read_manifest(root))
     manifest["bytes"] = manifest["bytes"].astype(int)
     return ImageFolderData(
-        "malaria_subset", files.source, root, manifest, MALARIA_CLASSES, derivation
+        files.name, files.source, root, manifest, get_dataset(files.name).classes, derivation
     )

@@ -8,7 +8,8 @@ import numpy as np
 import tifffile
 from PIL import Image
 
-from data_registry.loaders.files import dataset_files, find_file
+from data_registry.loaders.dispatch import read_dataset
+from data_registry.source import DatasetFiles
 
 #: What each sample is: file name, axis order, dtype, real shape, pixel/voxel size (um) and content.
 SAMPLES: dict[str, dict] = {
@@ -98,11 +99,22 @@ def load_sample(name: str, source: str | None = None) -> np.ndarray:
         The image in its stored dtype and axis order (the twin of ``cells3d``, ``kidney``
         and ``skin`` is smaller than the real image, same axes and dtype).
     """
-    info = sample_info(name)
-    files = dataset_files(name, source)
-    image = read_sample_file(find_file(files, info["file"]))
-    if image.ndim != len(info["axes"]):
+    return read_dataset("sample", name, source)
+
+
+def read_sample(files: DatasetFiles) -> np.ndarray:
+    """The registry's reader of a sample image for :func:`load_sample`: its one file.
+
+    The number of axes is checked against :data:`SAMPLES` when the sample is described there.
+    """
+    if len(files.paths) != 1:
+        raise FileNotFoundError(
+            f"{files.name} ({files.source}) should have one image file, has {sorted(files.paths)}"
+        )
+    image = read_sample_file(Path(next(iter(files.paths.values()))))
+    axes = SAMPLES.get(files.name, {}).get("axes")
+    if axes is not None and image.ndim != len(axes):
         raise ValueError(
-            f"{name}: expected {len(info['axes'])} axes ({info['axes']}), file has shape {image.shape}"
+            f"{files.name}: expected {len(axes)} axes ({axes}), file has shape {image.shape}"
         )
     return image

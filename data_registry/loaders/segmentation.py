@@ -1,11 +1,8 @@
-"""``load_segmentation``: images + instance masks of BBBC039 or the StarDist DSB2018 subset."""
+"""``load_segmentation``: images + instance masks of a segmentation dataset (BBBC039, DSB2018)."""
 
 from __future__ import annotations
 
-from data_registry.errors import WrongKindError
-from data_registry.loaders import bbbc039, dsb2018
-from data_registry.loaders.files import dataset_files, find_file
-from data_registry.registry import get_dataset
+from data_registry.loaders.dispatch import read_dataset
 from data_registry.types import SegmentationData
 
 SPLIT_ALIASES = {
@@ -26,8 +23,9 @@ def load_segmentation(
 
     Parameters
     ----------
-    name : {"bbbc039", "dsb2018"}
-        Registry name.
+    name : str
+        Registry name of a ``segmentation`` dataset (``bbbc039``, ``dsb2018``; the record's
+        ``reader`` reads the files).
     split : {"test", "train", "validation", "all"}
         Which official split (``dsb2018`` has no validation split: take one out of
         ``train`` yourself).
@@ -49,40 +47,6 @@ def load_segmentation(
     """
     if split not in SPLIT_ALIASES:
         raise ValueError(f"split must be one of train, validation, test, all; got {split!r}")
-    split = SPLIT_ALIASES[split]
     if n is not None and n < 1:
         raise ValueError(f"n must be a positive number of images or None, got {n}")
-    if name == "bbbc039":
-        files = dataset_files(name, source)
-        images, masks, names = bbbc039.read_bbbc039_files(
-            find_file(files, "images.zip"),
-            find_file(files, "masks.zip"),
-            find_file(files, "metadata.zip"),
-            split=split,
-            n=n,
-        )
-        pixel_size = bbbc039.PIXEL_SIZE_UM
-    elif name == "dsb2018":
-        if split == "validation":
-            raise ValueError(
-                "dsb2018 has only 'train' and 'test' splits; hold out part of 'train' for validation"
-            )
-        files = dataset_files(name, source)
-        images, masks, names = dsb2018.read_dsb2018_zip(
-            find_file(files, "dsb2018.zip"), split=split, n=n
-        )
-        pixel_size = None
-    else:
-        raise WrongKindError(
-            f"load_segmentation knows 'bbbc039' and 'dsb2018', not {name!r} "
-            f"(a {get_dataset(name).kind} dataset)"
-        )
-    return SegmentationData(
-        name=name,
-        source=files.source,
-        images=images,
-        masks=masks,
-        names=names,
-        split=split,
-        pixel_size_um=pixel_size,
-    )
+    return read_dataset("segmentation", name, source, split=SPLIT_ALIASES[split], n=n)

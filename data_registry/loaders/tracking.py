@@ -23,7 +23,8 @@ import pandas as pd
 from PIL import Image
 
 from data_registry.errors import CourseDataError
-from data_registry.source import get_files
+from data_registry.loaders.dispatch import read_dataset
+from data_registry.source import DatasetFiles
 
 #: Acquisition metadata as stated on the CTC dataset page (2D datasets, Fluo-N2DH-GOWT1).
 CTC_METADATA = {
@@ -247,9 +248,29 @@ def load_tracking(
     -------
     TrackingData
     """
-    files = get_files(name, source)
+    return read_dataset("tracking", name, source, sequence=sequence, frames=frames)
+
+
+def read_tracking(
+    files: DatasetFiles, sequence: str = "02", frames: slice | None = None
+) -> TrackingData:
+    """The registry's reader of a CTC-layout dataset for :func:`load_tracking`.
+
+    Parameters
+    ----------
+    files : DatasetFiles
+        The dataset's local files (imported real folder or twin).
+    sequence : str
+        CTC sequence number.
+    frames : slice, optional
+        Read only these time points.
+
+    Returns
+    -------
+    TrackingData
+    """
     folder = find_ctc_folder(files.root, sequence)
-    return read_ctc_sequence(folder, sequence, frames=frames, name=name, source=files.source)
+    return read_ctc_sequence(folder, sequence, frames=frames, name=files.name, source=files.source)
 
 
 @dataclass
@@ -298,7 +319,17 @@ def load_timelapse(
     source : {None, "real", "twin", "auto"}
         Overrides ``COURSE_DATA``.
     """
-    files = get_files(name, source)
-    with np.load(files.paths["data_small.npz"]) as archive:
+    return read_dataset("timelapse", name, source)
+
+
+def read_timelapse(files: DatasetFiles) -> TimelapseData:
+    """The registry's reader of the laptrack C2C12 sample (``images`` and ``labels`` arrays of
+    its one ``.npz``) for :func:`load_timelapse`."""
+    npz = [path for key, path in files.paths.items() if key.endswith(".npz")]
+    if len(npz) != 1:
+        raise FileNotFoundError(
+            f"{files.name} ({files.source}) should have one .npz file, has {len(npz)}"
+        )
+    with np.load(npz[0]) as archive:
         frames, labels = archive["images"], archive["labels"]
-    return TimelapseData(name, files.source, frames, labels, C2C12_FRAME_INTERVAL_MIN)
+    return TimelapseData(files.name, files.source, frames, labels, C2C12_FRAME_INTERVAL_MIN)

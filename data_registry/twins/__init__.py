@@ -4,46 +4,24 @@ A twin has the same file names, archive layout, dtypes, bit depth, mask encoding
 array keys and CSV columns as the real download, but small synthetic content. Notebooks
 and CI run on twins when the real data cannot be downloaded (``COURSE_DATA=twin``).
 
-Use :func:`make_twin`; ``data_registry.source.get_files`` calls it in twin mode.
+Each registry record names its twin builder (``twin="module:function"``, a
+``build(name, dest_dir)``); :func:`make_twin` resolves it, and
+``data_registry.source.get_files`` calls it in twin mode.
 """
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 #: Bump when any twin's content changes, so cached twins are rebuilt.
 TWIN_VERSION = "4"  # 4: jurkat_mini in the shared <split>/<label>/ layout
 
-#: dataset name -> module (inside this package) whose ``build(name, dest_dir)`` writes the twin.
-TWIN_MODULES: dict[str, str] = {
-    "bbbc039": "bbbc039",
-    "dsb2018": "dsb2018",
-    "bloodmnist": "bloodmnist",
-    "bloodmnist_64": "bloodmnist",
-    "human_mitosis": "skimage_samples",
-    "cells3d": "skimage_samples",
-    "kidney": "skimage_samples",
-    "cell": "skimage_samples",
-    "skin": "skimage_samples",
-    "protein_transport": "skimage_samples",
-    "bccd": "bccd",
-    "jurkat_bbbc048": "jurkat",
-    "jurkat_mini": "jurkat",
-    "nucleusnet_10k": "nucleusnet",
-    "bsccmnist_tiny": "bsccm",
-    "bsccm_tiny": "bsccm",
-    "foldscope_photos": "foldscope",
-    "malaria_cells": "malaria",
-    "malaria_subset": "malaria",
-    "ctc_fluo_n2dh_gowt1": "ctc_tracking",
-    "c2c12_laptrack_small": "c2c12",
-}
-
 
 def twin_names() -> list[str]:
-    """Names of the datasets that have a twin, sorted."""
-    return sorted(TWIN_MODULES)
+    """Names of the datasets whose registry record names a twin builder, sorted."""
+    from data_registry.registry import DATASETS
+
+    return sorted(name for name, dataset in DATASETS.items() if dataset.twin)
 
 
 def make_twin(name: str, dest_dir: str | Path) -> dict[str, Path]:
@@ -67,9 +45,13 @@ def make_twin(name: str, dest_dir: str | Path) -> dict[str, Path]:
     KeyError
         If ``name`` has no twin; the message lists the names that do.
     """
-    if name not in TWIN_MODULES:
+    from data_registry.references import resolve_reference
+    from data_registry.registry import DATASETS
+
+    dataset = DATASETS.get(name)
+    if dataset is None or not dataset.twin:
         raise KeyError(f"no twin for dataset {name!r}; twins exist for: {', '.join(twin_names())}")
-    module = importlib.import_module(f"data_registry.twins.{TWIN_MODULES[name]}")
+    build = resolve_reference(dataset.twin, what=f"twin of {name}")
     dest = Path(dest_dir)
     dest.mkdir(parents=True, exist_ok=True)
-    return module.build(name, dest)
+    return build(name, dest)
