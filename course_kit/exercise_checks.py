@@ -785,6 +785,138 @@ def check_tiles_per_photo(answer, manifest):
 
 check_photo_split = check("Exercise 8.2 (split by photo, not by tile)")(_group_split)
 
+#: Rows and columns of the table asked for in exercise 8.3.
+SESSION_TABLE_ROWS = ("same session", "new session")
+SESSION_TABLE_COLUMNS = ("flat field", "no flat field")
+
+
+def _ingested_manifest(out_folder, what: str):
+    """The manifest a student's ingest function wrote into ``out_folder``."""
+    import pandas as pd
+
+    from lowcost_capture.manifest import MANIFEST_NAME
+
+    path = out_folder / MANIFEST_NAME
+    require(path.is_file(), f"{what}: nothing was ingested into out_folder (no {MANIFEST_NAME})")
+    manifest = pd.read_csv(path, dtype=str, keep_default_na=False)
+    require(len(manifest) > 0, f"{what}: the dataset in out_folder has no tiles")
+    return manifest
+
+
+def _session_table(answer, held_out_accuracy):
+    """Check the shape of the 2 x 2 accuracy table and its same-session, flat-field cell."""
+    import pandas as pd
+
+    require(
+        isinstance(answer, pd.DataFrame),
+        "answer_table should be a pandas DataFrame with rows 'same session', 'new session' and "
+        "columns 'flat field', 'no flat field'",
+    )
+    require(
+        set(answer.index) == set(SESSION_TABLE_ROWS)
+        and set(answer.columns) == set(SESSION_TABLE_COLUMNS),
+        f"answer_table has rows {list(answer.index)} and columns {list(answer.columns)}; "
+        f"expected rows {list(SESSION_TABLE_ROWS)} and columns {list(SESSION_TABLE_COLUMNS)}",
+    )
+    table = answer.loc[list(SESSION_TABLE_ROWS), list(SESSION_TABLE_COLUMNS)].astype(float)
+    values = table.to_numpy()
+    require(
+        np.isfinite(values).all() and (values >= 0).all() and (values <= 1).all(),
+        "every cell of answer_table should be an accuracy between 0 and 1",
+    )
+    require(
+        abs(table.loc["same session", "flat field"] - held_out_accuracy) < 1e-9,
+        "the 'same session', 'flat field' cell should be the accuracy on the held-out photos of "
+        "the training session, preprocessed as for training (held_out_accuracy)",
+    )
+    return table
+
+
+@check("Exercise 8.3 (a new session: one effect at a time)", n_answers=2)
+def check_session_effects(
+    answer_ingest_session, answer_table, held_out_accuracy, new_session, evaluate, tile=48
+):
+    """Check an ingest function that preprocesses a session like the training set, and the table.
+
+    The function is run on a hidden synthetic session: with ``flatfield=True`` every tile must
+    be corrected with *that* session's blank-slide photo, with ``flatfield=False`` none, both
+    times from the same photos and at the training tile size. The table's "new session, flat
+    field" cell is compared with an independent ingest of ``new_session`` scored by
+    ``evaluate`` (the notebook's scoring function): the confounded number (new session without
+    the flat field) cannot pass there.
+    """
+    import hashlib
+    import tempfile
+    from pathlib import Path
+
+    import lowcost_capture
+    from lowcost_capture.synthetic import make_synthetic_session
+
+    require_function(answer_ingest_session, "answer_ingest_session")
+    table = _session_table(answer_table, held_out_accuracy)
+    seed = int(hidden_rng("8.3").integers(1_000, 1_000_000))
+    with tempfile.TemporaryDirectory(prefix="check-8.3-") as scratch:
+        scratch = Path(scratch)
+        hidden = make_synthetic_session(
+            scratch / "hidden", n_per_label=1, seed=seed, size=(480, 360)
+        )
+        blank = hidden / "blank_slide.jpg"
+        blank_id = hashlib.sha256(blank.read_bytes()).hexdigest()[:12]
+        answer_ingest_session(hidden / "photos", blank, scratch / "with", flatfield=True)
+        corrected = _ingested_manifest(scratch / "with", "with flatfield=True")
+        answer_ingest_session(hidden / "photos", blank, scratch / "without", flatfield=False)
+        plain = _ingested_manifest(scratch / "without", "with flatfield=False")
+        used = set(corrected["flatfield"])
+        require(
+            used != {""},
+            "with flatfield=True no tile was flat-field corrected: pass the session's blank-slide "
+            "photo to ingest, as for the training set",
+        )
+        require(
+            used == {blank_id},
+            "with flatfield=True the tiles were corrected with another blank photo than the one "
+            "given (blank_slide): each session needs its own blank, taken under the same light",
+        )
+        require(
+            set(plain["flatfield"]) == {""},
+            "with flatfield=False the tiles are still flat-field corrected",
+        )
+        sizes = {
+            (int(w), int(h)) for w, h in zip(corrected["width"], corrected["height"], strict=True)
+        }
+        require(
+            sizes == {(tile, tile)},
+            f"the tiles are {sorted(sizes)} px, but the training tiles are {tile} x {tile}: "
+            "use the training settings",
+        )
+        require(
+            set(corrected["source_sha256"]) == set(plain["source_sha256"]),
+            "the two ingests of one session did not keep the same photos",
+        )
+        reference = scratch / "reference"
+        lowcost_capture.ingest(
+            Path(new_session) / "photos",
+            reference,
+            tile=tile,
+            flatfield=Path(new_session) / "blank_slide.jpg",
+            seed=0,
+            progress=False,
+        )
+        expected = float(evaluate(reference))
+    given = table.loc["new session", "flat field"]
+    require(
+        abs(given - expected) < 1e-6,
+        f"the 'new session', 'flat field' cell is {given:.3f}, but the new session ingested with "
+        f"its own blank and the training settings scores {expected:.3f}: was it flat-field "
+        "corrected like the training set?",
+    )
+    same, new = table.loc["same session"], table.loc["new session"]
+    return (
+        f"session shift alone {same['flat field'] - new['flat field']:+.2f}, preprocessing "
+        f"mismatch alone {same['flat field'] - same['no flat field']:+.2f}, both "
+        f"{same['flat field'] - new['no flat field']:+.2f} (accuracy lost)"
+    )
+
 
 # ---------------------------------------------------------------------------------------
 # Lecture 9: unsupervised learning

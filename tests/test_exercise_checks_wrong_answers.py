@@ -331,6 +331,62 @@ def test_8_1_tiles_per_photo():
     _fails(exercise_checks.check_tiles_per_photo.evaluate(len(manifest), manifest))
 
 
+def _ingest_function(tile=48, flatfield_from=None, never_correct=False):
+    """An ``answer_ingest_session`` as students write it, right or with one mistake."""
+    import lowcost_capture
+
+    def ingest_session(photo_folder, blank_slide, out_folder, flatfield=True):
+        blank = flatfield_from or blank_slide
+        use = flatfield and not never_correct
+        lowcost_capture.ingest(
+            photo_folder, out_folder, tile=tile, flatfield=blank if use else None, seed=0,
+            progress=False,
+        )  # fmt: skip
+        return out_folder
+
+    return ingest_session
+
+
+def _mean_brightness(dataset):
+    """A stand-in for the notebook's scoring function: any number computed from the tiles."""
+    rows = pd.read_csv(dataset / "manifest.csv")
+    return float(rows["brightness"].astype(float).mean() / 255)
+
+
+def test_8_3_new_session_one_effect_at_a_time(tmp_path):
+    from lowcost_capture.synthetic import make_synthetic_session
+
+    check = exercise_checks.check_session_effects
+    new = make_synthetic_session(tmp_path / "new", n_per_label=1, seed=RNG_SEED, size=(480, 360))
+    other = make_synthetic_session(tmp_path / "other", n_per_label=1, seed=7, size=(480, 360))
+    right = _ingest_function()
+    corrected = _mean_brightness(right(new / "photos", new / "blank_slide.jpg", tmp_path / "ff"))
+    plain = _mean_brightness(
+        right(new / "photos", new / "blank_slide.jpg", tmp_path / "plain", flatfield=False)
+    )
+    assert corrected != plain
+
+    def table(new_corrected, new_plain):
+        return pd.DataFrame(
+            {"flat field": [0.9, new_corrected], "no flat field": [0.8, new_plain]},
+            index=["same session", "new session"],
+        )
+
+    args = (0.9, new, _mean_brightness)
+    _passes(check.evaluate(right, table(corrected, plain), *args))
+    # the confounded number: the new session without the flat field, reported as "new session"
+    _fails(check.evaluate(right, table(plain, plain), *args), "own blank")
+    # preprocessing that ignores the flat field, or always uses the training session's blank
+    _fails(check.evaluate(_ingest_function(never_correct=True), table(corrected, plain), *args),
+           "no tile was flat-field corrected")  # fmt: skip
+    wrong_blank = _ingest_function(flatfield_from=other / "blank_slide.jpg")
+    _fails(check.evaluate(wrong_blank, table(corrected, plain), *args), "its own blank")
+    _fails(check.evaluate(_ingest_function(tile=24), table(corrected, plain), *args), "48")
+    # a table whose top-left cell is not the held-out accuracy of the training session
+    _fails(check.evaluate(right, table(corrected, plain).T, *args), "rows")
+    _fails(check.evaluate(right, table(corrected, plain), 0.5, new, _mean_brightness), "held-out")
+
+
 # --- lecture 9 ----------------------------------------------------------------------------
 
 

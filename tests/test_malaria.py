@@ -12,6 +12,7 @@ from PIL import Image
 from data_registry import get_files, load_malaria_subset, malaria, registry
 from data_registry.cli import main as course_data
 from data_registry.errors import CourseDataError
+from data_registry.twins import malaria as malaria_twin
 
 
 def test_registry_pins_the_tfds_hash_on_nlms_host():
@@ -42,7 +43,12 @@ def test_twin_has_the_real_layout(twin_files):
         cells = malaria.index_cells(archive)
         first = archive.read(cells["Parasitized"][0])
     assert "cell_images/Parasitized/Thumbs.db" in names  # junk the real zip has too
-    assert {len(v) for v in cells.values()} == {270}
+    counts = {label: len(members) for label, members in cells.items()}
+    assert counts == {
+        "Parasitized": sum(p[2] for p in malaria_twin.PATIENTS),
+        "Uninfected": sum(p[3] for p in malaria_twin.PATIENTS),
+    }
+    assert 0.8 < counts["Parasitized"] / counts["Uninfected"] < 1.25  # about half and half
     for members in cells.values():
         for member in members:
             assert malaria.patient_from_name(member.split("/")[-1]).endswith("ThinF")
@@ -58,7 +64,8 @@ def test_twin_has_the_real_layout(twin_files):
 
 def test_patient_mapping_reads_nlms_spread_list(twin_files, tmp_path):
     mapping = malaria.read_patient_mapping(twin_files.paths["patientid_cellmapping_uninfected.csv"])
-    assert len(mapping) == 270 and len(set(mapping.values())) == 8
+    assert len(mapping) == sum(p[3] for p in malaria_twin.PATIENTS)
+    assert len(set(mapping.values())) == len(malaria_twin.PATIENTS)
     bad = tmp_path / "bad.csv"
     bad.write_text("C1P1ThinF,['a.png'\nC2P2ThinF,['a.png']\n")
     with pytest.raises(CourseDataError, match="row 1"):

@@ -5,17 +5,31 @@ Lecture 10 (BSCCM): "Brightfield is faint", "darkfield lights up edges and the g
 the other negative", DPC "cancels the absorption", "granulocytes are full of granules that
 scatter light (darkfield)". Lecture 7 (Jurkat): "mitotic classes are rarer". Lecture 8
 (synthetic Foldscope photos): flat-field division evens out the vignetting, "darker towards
-the rim".
+the rim". Lecture 8 (malaria cells): "crops of different sizes, black outside the cell",
+"infected ones carry dark purple dots or rings", "the tone changes from patient to patient",
+the parasites can be learnt on new patients (a quick classifier beats chance by a wide margin,
+without being trivially perfect), and "with random per-patient labels the cell split still
+finds accuracy far above chance, while the patient split stays near chance".
 """
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import numpy as np
 import pytest
 from PIL import Image
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold, KFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from data_registry.loaders import load_bsccm, load_classification
+from data_registry.malaria import patient_from_name
 from data_registry.twins import bsccm as bsccm_twin
+from data_registry.twins import malaria as malaria_twin
 from lowcost_capture.flatfield import apply_flatfield, build_flatfield
 from lowcost_capture.fov import detect_fov
 from lowcost_capture.synthetic import make_synthetic_session
@@ -158,3 +172,78 @@ def test_flatfield_division_evens_out_the_vignetting(tmp_path):
     after = rim_over_centre(corrected, field)
     assert before < 0.9  # the lecture: darker towards the rim
     assert abs(after - 1) < abs(before - 1) / 2
+
+
+@pytest.fixture(scope="module")
+def malaria_crops(tmp_path_factory):
+    """Every crop of the malaria_cells twin zip: (RGB arrays, parasitized flags, patients)."""
+    folder = tmp_path_factory.mktemp("malaria-claims")
+    archive = zipfile.ZipFile(malaria_twin.build_cells(folder)["cell_images.zip"])
+    crops, infected, patients = [], [], []
+    for member in archive.namelist():
+        if member.endswith(".png"):
+            crops.append(np.asarray(Image.open(io.BytesIO(archive.read(member))).convert("RGB")))
+            infected.append(member.split("/")[1] == "Parasitized")
+            patients.append(patient_from_name(member.rsplit("/", 1)[-1]))
+    return crops, np.array(infected), np.array(patients)
+
+
+def darkness_features(crop: np.ndarray) -> list[float]:
+    """Three quick numbers about dark stain inside the cell, relative to the cell's own green."""
+    inside = crop.max(axis=2) > 0
+    green = crop[..., 1][inside].astype(float)
+    relative = green / np.median(green)
+    return [np.percentile(relative, 1), np.mean(relative < 0.8), relative.std()]
+
+
+def test_malaria_crops_vary_in_size_and_are_black_outside_the_cell(malaria_crops):
+    crops, _, _ = malaria_crops
+    shapes = {crop.shape[:2] for crop in crops}
+    assert len(shapes) > len(crops) / 4
+    assert all((crop[0, 0] == 0).all() and (crop[-1, -1] == 0).all() for crop in crops)
+
+
+def test_infected_cells_carry_dark_purple_dots(malaria_crops):
+    crops, infected, _ = malaria_crops
+    dark_share = np.array([darkness_features(crop)[1] for crop in crops])
+    assert np.median(dark_share[infected]) > 5 * max(np.median(dark_share[~infected]), 1e-4)
+    # the dark pixels of an infected cell are purple: red and blue well above green
+    purple = []
+    for crop in np.array(crops, dtype=object)[infected][:60]:
+        inside = crop.max(axis=2) > 0
+        green = crop[..., 1].astype(float)
+        dark = inside & (green < 0.8 * np.median(green[inside]))
+        red, green_dark, blue = (crop[..., c][dark].astype(float).mean() for c in range(3))
+        purple.append(red > 1.2 * green_dark and blue > 1.2 * green_dark)
+    assert np.mean(purple) > 0.9
+
+
+def test_malaria_parasites_are_learnt_on_new_patients_but_not_trivially(malaria_crops):
+    crops, infected, patients = malaria_crops
+    features = np.array([darkness_features(crop) for crop in crops])
+    model = make_pipeline(StandardScaler(), LogisticRegression())
+    accuracy = cross_val_score(model, features, infected, groups=patients, cv=GroupKFold(5))
+    assert accuracy.mean() > 0.8  # chance is about 0.5
+    assert accuracy.mean() < 0.995  # faint rings and look-alikes on uninfected cells
+    best_single = max(
+        cross_val_score(model, features[:, [k]], infected, groups=patients, cv=GroupKFold(5)).mean()
+        for k in range(features.shape[1])
+    )
+    assert best_single < 0.99
+
+
+def test_malaria_tone_identifies_the_patient_and_a_cell_split_leaks_it(malaria_crops):
+    crops, _, patients = malaria_crops
+    tone = np.array([crop[crop.max(axis=2) > 0].mean(axis=0) for crop in crops])
+    names = np.unique(patients)
+    coin = dict(
+        zip(names, np.random.default_rng(1).permutation(np.arange(len(names)) % 2), strict=True)
+    )
+    random_labels = np.array([coin[patient] for patient in patients])
+    forest = RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=1)
+    by_cell = cross_val_score(
+        forest, tone, random_labels, cv=KFold(5, shuffle=True, random_state=0)
+    )
+    by_patient = cross_val_score(forest, tone, random_labels, groups=patients, cv=GroupKFold(5))
+    assert by_cell.mean() > 0.75
+    assert by_patient.mean() < 0.65
