@@ -244,6 +244,7 @@ BIB = {
   year          = {2024},
   eprint        = {2402.06191},
   archivePrefix = {arXiv},
+  doi           = {10.48550/arXiv.2402.06191},
   note          = {Data: Dryad, doi:10.5061/dryad.sxksn038s}
 }""",
     "eulenberg2017cellcycle": """@article{eulenberg2017cellcycle,
