@@ -150,3 +150,12 @@ class OneLineErrorParser(argparse.ArgumentParser):
     def error(self, message: str):
         """Print ``PROG: error: MESSAGE (see PROG --help)`` to stderr and exit with status 2."""
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def examples_epilog(commands) -> str:
+    """Return the ``examples:`` section of a ``--help`` text, one command per line.
+
+    Use with ``formatter_class=argparse.RawDescriptionHelpFormatter`` so that the lines are
+    kept as written.
+    """
+    return "examples:\n" + "\n".join(f"  {command}" for command in commands)

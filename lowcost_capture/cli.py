@@ -22,7 +22,7 @@ import argparse
 import sys
 
 from course_kit import __version__
-from data_registry.console import cli_entry
+from data_registry.console import OneLineErrorParser, cli_entry
 
 from .commands import COMMANDS
 from .commands.common import (
@@ -64,7 +64,7 @@ _EPILOG = (
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``lowcost-capture``."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="lowcost-capture",
         description="Phone and Foldscope photos into a clean, leak-free folder-per-label "
         "dataset: DATASET/{train,valid,test}/<label>/*.png + manifest.csv + rejected.csv.",

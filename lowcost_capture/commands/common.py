@@ -1,7 +1,7 @@
 """What the subcommands of ``lowcost-capture`` share: exit codes, usage errors, argument types.
 
-Results go to stdout; banners, progress and errors go to stderr. A usage error prints the
-subcommand's usage and one ``error:`` line, and exits with :data:`EXIT_USAGE`.
+Results go to stdout; banners, progress and errors go to stderr. A usage error prints
+one ``error:`` line and exits with :data:`EXIT_USAGE`.
 """
 
 from __future__ import annotations
@@ -87,9 +87,13 @@ def positive(kind):
 
 
 def usage_error(args, message: str) -> int:
-    """Print the subcommand's usage and ``error: message`` (argparse's convention); return 2."""
-    args.subparser.print_usage(sys.stderr)
-    print(f"{args.subparser.prog}: error: {message}", file=sys.stderr)
+    """Print one line, ``PROG: error: MESSAGE (see PROG --help)``, to stderr; return 2.
+
+    The same line as :class:`data_registry.console.OneLineErrorParser` prints for the errors
+    argparse finds itself.
+    """
+    prog = args.subparser.prog
+    print(f"{prog}: error: {message} (see {prog} --help)", file=sys.stderr)
     return EXIT_USAGE
 
 
