@@ -9,7 +9,7 @@ subcommand     module                     what it does
 site           course_kit.site            build the course website (Jupyter Book)
 new-project    course_kit.projects        start a student project from a template
 exercises      course_kit.exercises       generate student/instructor notebooks, check drift
-set-repo       course_kit.repo            point launch buttons and Colab cells at a fork
+set-repo       course_kit.set_repo        point launch buttons and Colab cells at a fork
 =============  =========================  =====================================================
 """
 
@@ -27,7 +27,7 @@ SUBCOMMANDS = (
     ("site", "course_kit.site", "build the course website into book/_build/html"),
     ("new-project", "course_kit.projects", "start a student project from a template"),
     ("exercises", "course_kit.exercises", "generate student and instructor exercise notebooks"),
-    ("set-repo", "course_kit.repo", "point launch buttons and Colab cells at your fork"),
+    ("set-repo", "course_kit.set_repo", "point launch buttons and Colab cells at your fork"),
 )
 
 
