@@ -58,20 +58,22 @@ def run_one(arch: str, folder: Path, settings, epochs: int, learning_rate: float
         parent_label,
     )
 
-    from course_kit import deep
+    from lecture_helpers import cell_dataloaders, cnn_learners, run_settings
 
-    deep.set_seed(seed)
+    run_settings.set_seed(seed)
     block = DataBlock(
         blocks=(ImageBlock, CategoryBlock),
         get_items=functools.partial(
-            deep.get_image_files_per_class, max_per_class=settings.max_items_per_class
+            cell_dataloaders.get_image_files_per_class, max_per_class=settings.max_items_per_class
         ),
         splitter=GrandparentSplitter(train_name="train", valid_name="valid"),
         get_y=parent_label,
-        batch_tfms=deep.cell_aug_transforms(fluorescence=False, size=settings.image_size),
+        batch_tfms=cell_dataloaders.cell_aug_transforms(
+            fluorescence=False, size=settings.image_size
+        ),
     )
     dls = block.dataloaders(folder, bs=settings.batch_size, num_workers=settings.num_workers)
-    learn = deep.make_learner(dls, arch=arch)
+    learn = cnn_learners.make_learner(dls, arch=arch)
     n_parameters = sum(p.numel() for p in learn.model.parameters())
     records: list[dict] = []
     _record_epochs(learn, records, time.perf_counter(), time.process_time())
@@ -116,11 +118,11 @@ def main(argv=None) -> int:
     parser.add_argument("--thresholds", type=float, nargs="+", default=list(DEFAULT_THRESHOLDS))
     args = parser.parse_args(argv)
 
-    from course_kit import deep
     from data_registry.export import export_imagefolder
     from data_registry.loaders import load_classification
+    from lecture_helpers import run_settings
 
-    settings = deep.setup(args.scale, seed=args.seed)
+    settings = run_settings.setup(args.scale, seed=args.seed)
     source = load_classification("bloodmnist").source
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench_training_") as work:

@@ -3,21 +3,7 @@
 Each subcommand lives in its own module that exposes ``add_parser(subparsers)``; the parser
 it adds sets ``func`` (called with the parsed arguments, returns the exit code).
 
-==============  ============================  ====================================================
-subcommand      module                        what it does
-==============  ============================  ====================================================
-site            course_kit.site               build the course website (Jupyter Book)
-new-project     course_kit.projects           start a student project from the copier template
-update-project  course_kit.project_update     bring a newer template into a project (copier)
-exercises       course_kit.exercises          generate student/instructor notebooks, check drift
-set-repo        course_kit.repo               point launch buttons and Colab cells at a fork
-==============  ============================  ====================================================
-
-The conventions every subcommand follows (as ``course-data`` and ``lowcost-capture`` do):
-``--version``; a usage error is one line on stderr and exit status 2
-(:class:`course_kit.cli_format.OneLineErrorParser`); banners and progress go to stderr and
-results to stdout; every ``--help`` ends with an ``examples:`` section.
-"""
+==============  ============================  ============================================="""
 
 from __future__ import annotations
 
@@ -35,7 +21,7 @@ SUBCOMMANDS = (
     ("new-project", "course_kit.projects"),
     ("update-project", "course_kit.project_update"),
     ("exercises", "course_kit.exercises"),
-    ("set-repo", "course_kit.repo"),
+    ("set-repo", "course_kit.set_repo"),
 )
 
 EXAMPLES = (

@@ -31,7 +31,7 @@ from pathlib import Path
 import nbformat
 
 #: Packages whose code the notebooks run (their files are part of the key).
-KIT_PACKAGES = ("data_registry", "lowcost_capture", "course_kit")
+KIT_PACKAGES = ("data_registry", "lowcost_capture", "course_kit", "lecture_helpers")
 #: Files of those packages that count (code and the data tables the loaders read).
 _KIT_SUFFIXES = (".py", ".csv", ".json", ".tsv", ".bib")
 #: Folders inside the packages that no notebook executes.

@@ -958,7 +958,7 @@ def check_clusters(answer_cluster, features, true_labels, margin=0.1):
     """
     from sklearn.metrics import adjusted_rand_score
 
-    from course_kit.embeddings import kmeans_clusters
+    from lecture_helpers.embedding_maps import kmeans_clusters
 
     require_function(answer_cluster, "answer_cluster")
     true_labels = np.asarray(true_labels)
@@ -1035,15 +1035,15 @@ _HIDDEN_TRACKING = {"n_frames": 12, "shape": (160, 160), "n_cells": 8, "n_divisi
 
 def _hidden_sequence(seed: int, **settings):
     """A small simulated sequence with perfect detections (labels = ground-truth masks)."""
-    from course_kit import tracking
     from data_registry.twins.ctc_tracking import simulate_cells
+    from lecture_helpers import tracking
 
     sequence = simulate_cells(seed, **{**_HIDDEN_TRACKING, **settings})
     return sequence, tracking.detections_from_masks(sequence.masks)
 
 
 def _tra(sequence, detections, distance: float) -> float:
-    from course_kit import tracking
+    from lecture_helpers import tracking
 
     tracks = tracking.link_detections(detections, distance, division_distance=distance)
     masks, lineage = tracking.tracks_to_ctc(tracks, sequence.masks)
@@ -1092,7 +1092,7 @@ def check_linking_distance_choice(answer):
 
 
 def _division_frames(lineage):
-    from course_kit import tracking
+    from lecture_helpers import tracking
 
     return tracking.divisions_table(lineage)
 
@@ -1152,7 +1152,7 @@ def check_msd_function(answer):
     """
     import pandas as pd
 
-    from course_kit import tracking
+    from lecture_helpers import tracking
 
     require(callable(answer), "answer_msd should be a function (def ...)")
     rng = np.random.default_rng(1103)

@@ -22,6 +22,8 @@ from data_registry.errors import CacheNotWritableError
 
 CACHE_ENV = "COURSE_DATA_DIR"
 SOURCES = ("real", "twin")
+#: The pointer to a folder imported by hand (``course-data import``), in ``<cache>/real/<name>/``.
+IMPORT_MANIFEST = "import_manifest.json"
 
 
 def cache_dir() -> Path:

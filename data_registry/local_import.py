@@ -17,9 +17,9 @@ from tqdm.auto import tqdm
 
 from data_registry import cache, fetch
 from data_registry.atomic import atomic_write_json
+from data_registry.cache import IMPORT_MANIFEST
 from data_registry.errors import CourseDataError
 from data_registry.registry import get_dataset
-from data_registry.source import IMPORT_MANIFEST
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"}
 

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 import requests
 
 from data_registry import cache, fallbacks, fetch, staging
+from data_registry.cache import IMPORT_MANIFEST
 from data_registry.errors import (
     CourseDataError,
     DownloadError,
@@ -46,7 +47,6 @@ MODE_ENV = "COURSE_DATA"
 MODES = ("real", "twin", "auto")
 REACH_TIMEOUT_SECONDS = 3.0
 TWIN_MARKER = ".twin_complete.json"
-IMPORT_MANIFEST = "import_manifest.json"
 DERIVED_MANIFEST = "manifest.csv"
 
 _reachable_hosts: dict[str, bool] = {}

@@ -14,8 +14,8 @@ from urllib.parse import quote
 
 from PIL import Image, ImageDraw, ImageOps
 
-from course_kit import palette
-from course_kit.palette import rgb255
+from lecture_helpers import palette
+from lecture_helpers.palette import rgb255
 
 from .audit import audit
 from .dataset_files import read_csv_rows, write_bytes_atomic, write_text_atomic
@@ -26,7 +26,7 @@ from .split import SPLITS
 from .steps import STEPS
 
 REPORT_FOLDER = "report"
-#: Split frame and QC caption colours: the kit's colour-blind-safe palette (course_kit.palette).
+#: Split frame and QC caption colours: the kit's colour-blind-safe palette (lecture_helpers.palette).
 SPLIT_COLOURS = {split: rgb255(colour) for split, colour in palette.SPLITS.items()}
 QC_COLOURS = {verdict: rgb255(colour) for verdict, colour in palette.QC.items()}
 

@@ -19,7 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from course_kit import checks, exercise_checks, hidden_cases
-from course_kit import segmentation as seg
+from lecture_helpers import instance_matching, nuclei_pipeline
 
 RNG_SEED = 12345  # the tests' own data: different from the checks' hidden inputs
 
@@ -142,7 +142,7 @@ def test_3_2_calling_the_lecture_pipeline_or_copying_labels_does_not_pass(field)
     _passes(exercise_checks.check_nucleus_labels.evaluate(_watershed_labels, truth))
 
     def pipeline(mask):
-        return seg.segment_nuclei(mask.astype(float))
+        return nuclei_pipeline.segment_nuclei(mask.astype(float))
 
     _fails(exercise_checks.check_nucleus_labels.evaluate(pipeline, truth), "segment_nuclei")
     copied = exercise_checks.check_nucleus_labels.evaluate(lambda mask: truth, truth)
@@ -163,14 +163,14 @@ def test_3_3_f1_by_hand_not_by_match_instances(field):
         return float(np.sum(iou.max(axis=1) >= 0.5)) / iou.shape[1]
 
     def helper(iou):
-        return seg.match_instances(truth, predicted).f1
+        return instance_matching.match_instances(truth, predicted).f1
 
     _passes(exercise_checks.check_f1.evaluate(by_hand, truth, predicted))
     _fails(
         exercise_checks.check_f1.evaluate(precision, truth, predicted), "precision or the recall"
     )
     _fails(exercise_checks.check_f1.evaluate(helper, truth, predicted), "match_instances")
-    shown_value = by_hand(seg.iou_matrix(truth, predicted)[0])
+    shown_value = by_hand(instance_matching.iou_matrix(truth, predicted)[0])
     hard_coded = exercise_checks.check_f1.evaluate(lambda iou: shown_value, truth, predicted)
     _fails(hard_coded, "hidden")
 

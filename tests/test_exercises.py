@@ -268,14 +268,14 @@ def test_instructor_guide_links_every_student_version():
 
 
 def test_after_set_repo_a_build_makes_the_exercises_follow_the_fork(tmp_path, capsys):
-    from course_kit import repo
+    from course_kit import repo, set_repo
 
     root = _copy_course(tmp_path)
     (root / "book").mkdir()
     shutil.copy(REPO_ROOT / "book" / "_config.yml", root / "book" / "_config.yml")
     shutil.copy(REPO_ROOT / "book" / "instructor_guide.md", root / "book" / "instructor_guide.md")
     (root / "pyproject.toml").write_text("", encoding="utf-8")
-    repo.set_repo(root, "my-lab/cells-2027", "main")
+    set_repo.set_repo(root, "my-lab/cells-2027", "main")
     assert main(["exercises", "check", "--root", str(root)]) == 1  # sources changed
     assert main(["exercises", "build", "--root", str(root)]) == 0
     assert main(["exercises", "check", "--root", str(root)]) == 0

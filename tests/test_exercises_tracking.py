@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_kit import exercise_checks as ec
-from course_kit import tracking
+from lecture_helpers import tracking
 
 
 def best_distance(detections, labels, gt_masks, gt_lineage, candidates):

@@ -315,9 +315,9 @@ def test_bit_depth_widget_renders_from_the_live_kernel(lecture_page):
     """Run the cells the explorer needs, then find its slider and figure."""
     page = lecture_page
     for marker in (
-        "from course_kit import basics",
+        "from lecture_helpers import (",
         'nuclei = load_segmentation("bbbc039"',
-        "basics.bit_depth_explorer(first)",
+        "widget_explorers.bit_depth_explorer(first)",
     ):
         cell = _cell_with(page, marker)
         cell.scroll_into_view_if_needed()
@@ -331,7 +331,7 @@ def test_bit_depth_widget_renders_from_the_live_kernel(lecture_page):
             arg=cell.element_handle(),
             timeout=180_000,
         )
-    widget_cell = _cell_with(page, "basics.bit_depth_explorer(first)")
+    widget_cell = _cell_with(page, "widget_explorers.bit_depth_explorer(first)")
     slider = widget_cell.locator(
         ".jp-OutputArea .widget-slider, .jp-OutputArea .jupyter-widgets input"
     )

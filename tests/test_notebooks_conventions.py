@@ -47,7 +47,7 @@ GLUE_DEF = re.compile(r"""\bglue\(\s*(?:name\s*=\s*)?["']([^"']+)["']""")
 GLUE_FSTRING = re.compile(r"""\bglue\(\s*f["']([^"']+)["']""")
 STRING = re.compile(r"""["']([A-Za-z_][\w-]*)["']""")
 FORBIDDEN_TAGS = {"raises-exception"}
-OWN_PACKAGES = {"course_kit", "data_registry", "lowcost_capture"}
+OWN_PACKAGES = {"course_kit", "data_registry", "lecture_helpers", "lowcost_capture"}
 
 
 def _registry_urls() -> set[str]:
@@ -211,7 +211,7 @@ def test_helpers_come_from_installed_packages(lecture):
                 top = module.split(".")[0]
                 assert top not in local_modules, (
                     f"{name} cell {index}: imports the local file notebooks/{top}.py; "
-                    "put helpers in course_kit instead"
+                    "put helpers in lecture_helpers instead"
                 )
                 if top in OWN_PACKAGES:
                     spec = importlib.util.find_spec(module)

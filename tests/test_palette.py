@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_kit import palette
+from lecture_helpers import palette
 
 colorspacious = pytest.importorskip("colorspacious")
 
@@ -42,11 +42,11 @@ def test_the_old_green_red_errors_would_fail_this_check():
 
 
 def test_no_module_defines_its_own_categorical_colours():
-    """Outline, error, split and QC colours come from course_kit.palette only."""
+    """Outline, error, split and QC colours come from lecture_helpers.palette only."""
     pattern = re.compile(r"(ERROR_COLOURS|SPLIT_COLOURS|QC_COLOURS)\s*=\s*\{")
     offenders = [
         path.relative_to(REPO_ROOT).as_posix()
-        for folder in ("course_kit", "lowcost_capture", "data_registry")
+        for folder in ("course_kit", "lecture_helpers", "lowcost_capture", "data_registry")
         for path in (REPO_ROOT / folder).rglob("*.py")
         if pattern.search(path.read_text(encoding="utf-8"))
         and "palette" not in path.read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""course_kit.public_data: pinned slices of OME-Zarr images, over HTTP and from disk."""
+"""lecture_helpers.public_data: pinned slices of OME-Zarr images, over HTTP and from disk."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from registry_server import http_server  # noqa: F401  (fixture)
 
-from course_kit import public_data
+from lecture_helpers import public_data
 
 
 @pytest.fixture

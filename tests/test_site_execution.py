@@ -252,10 +252,12 @@ def test_site_build_fails_clearly_on_a_repeated_stall(tmp_path):
 def test_interactive_widget_cells_never_wait_for_the_timeout(tmp_path):
     # Plain nbclient stalled in about a quarter of such cells (each wait = the cell timeout).
     setup = (
-        "import numpy as np\nfrom course_kit import basics\n"
+        "import numpy as np\nfrom lecture_helpers import widget_explorers\n"
         "image = (np.random.default_rng(0).random((64, 64)) * 4095).astype('uint16')"
     )
-    path = _write(tmp_path / "widgets.ipynb", setup, *["basics.bit_depth_explorer(image)"] * 30)
+    path = _write(
+        tmp_path / "widgets.ipynb", setup, *["widget_explorers.bit_depth_explorer(image)"] * 30
+    )
     nb = nbformat.read(path, as_version=4)
     client = notebook_runner.WatchedNotebookClient(
         nb, stall_seconds=60, timeout=120, kernel_name="python3", record_timing=False

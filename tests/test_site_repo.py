@@ -19,7 +19,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 import course_kit
-from course_kit import cli, repo
+from course_kit import cli, repo, set_repo
 from course_kit.colab import (
     COLAB_CELL_SOURCE,
     REQUIREMENT_ENV,
@@ -207,7 +207,7 @@ def test_set_repo_rewrites_everything_and_is_idempotent(fork, capsys):
 
     # running again changes nothing
     snapshot = {p: p.read_bytes() for p in fork.rglob("*") if p.is_file()}
-    assert repo.planned_changes(fork, "my-lab/cells-2026", "teaching") == {}
+    assert set_repo.planned_changes(fork, "my-lab/cells-2026", "teaching") == {}
     assert (
         cli.main(["set-repo", "my-lab/cells-2026", "--branch", "teaching", "--root", str(fork)])
         == 0

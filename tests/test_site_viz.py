@@ -1,4 +1,4 @@
-"""Tests for the notebook helpers course_kit.viz and course_kit.glue."""
+"""Tests for the notebook helpers lecture_helpers.viz and course_kit.glue."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from course_kit import glue as glue_module  # noqa: E402
-from course_kit import viz  # noqa: E402
+from lecture_helpers import viz  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_kit import tracking
 from data_registry import load_timelapse, load_tracking, read_ctc_sequence
 from data_registry.errors import CourseDataError
 from data_registry.local_import import import_folder
@@ -22,6 +21,7 @@ from data_registry.packs import create_pack
 from data_registry.registry import get_dataset
 from data_registry.twins import make_twin
 from data_registry.twins.ctc_tracking import simulate_cells
+from lecture_helpers import tracking
 
 
 @pytest.fixture(scope="module")

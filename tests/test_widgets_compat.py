@@ -114,15 +114,15 @@ def test_lecture_explorers_build_and_redraw():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from course_kit import basics
+    from lecture_helpers import widget_explorers
 
     image = np.random.default_rng(0).integers(0, 4096, size=(32, 40)).astype(np.uint16)
-    bits = basics.bit_depth_explorer(image)
+    bits = widget_explorers.bit_depth_explorer(image)
     assert isinstance(bits, ipywidgets.interactive)
     slider = bits.children[0]
     assert isinstance(slider, ipywidgets.IntSlider) and slider.value == 8
     slider.value = 3  # re-draws through the callback
-    contrast = basics.contrast_explorer(image)
+    contrast = widget_explorers.contrast_explorer(image)
     assert isinstance(contrast, ipywidgets.interactive)
     limits, gamma = contrast.children[:2]
     assert isinstance(limits, ipywidgets.FloatRangeSlider)

@@ -1,4 +1,6 @@
-"""Tests for course_kit.deep: settings, weights detection, tiny training, export + predict."""
+"""Tests for the deep-learning helpers of lecture_helpers: settings, weights detection, tiny
+training, export + predict (run_settings, pretrained_weights, cnn_learners, cell_dataloaders,
+class_imbalance, classifier_export, network_inspection)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from course_kit import deep
+from lecture_helpers import (
+    cell_dataloaders,
+    class_imbalance,
+    classifier_export,
+    cnn_learners,
+    network_inspection,
+    pretrained_weights,
+    run_settings,
+)
 
 CLASS_NAMES = ("bright", "dark")
 
@@ -45,49 +55,49 @@ def trained(tiny_folder):
     from fastai.data.transforms import GrandparentSplitter, parent_label
     from fastai.vision.data import ImageBlock
 
-    deep.setup("cpu", seed=0)
+    run_settings.setup("cpu", seed=0)
     block = DataBlock(
         blocks=(ImageBlock, CategoryBlock),
-        get_items=functools.partial(deep.get_image_files_per_class, max_per_class=40),
+        get_items=functools.partial(cell_dataloaders.get_image_files_per_class, max_per_class=40),
         splitter=GrandparentSplitter(train_name="train", valid_name="valid"),
         get_y=parent_label,
-        batch_tfms=deep.cell_aug_transforms(fluorescence=False),
+        batch_tfms=cell_dataloaders.cell_aug_transforms(fluorescence=False),
     )
     dls = block.dataloaders(tiny_folder, bs=4, num_workers=0)
-    learn = deep.make_learner(dls, arch="small_cnn", pretrained="auto")
+    learn = cnn_learners.make_learner(dls, arch="small_cnn", pretrained="auto")
     learn.fit_one_cycle(2, 3e-3)
     return learn
 
 
 def test_settings_default_to_cpu_and_honour_environment(monkeypatch):
     monkeypatch.delenv("COURSE_KIT_SCALE", raising=False)
-    assert deep.get_settings().scale == "cpu"
-    assert deep.get_settings().num_workers == 0
+    assert run_settings.get_settings().scale == "cpu"
+    assert run_settings.get_settings().num_workers == 0
     monkeypatch.setenv("COURSE_KIT_SCALE", "gpu")
-    gpu = deep.get_settings()
+    gpu = run_settings.get_settings()
     assert gpu.scale == "gpu"
-    cpu = deep.SCALES["cpu"]
+    cpu = run_settings.SCALES["cpu"]
     assert gpu.image_size > cpu.image_size and gpu.epochs > cpu.epochs
-    assert deep.get_settings(epochs=1).epochs == 1
+    assert run_settings.get_settings(epochs=1).epochs == 1
 
 
 def test_settings_reject_unknown_scale_and_fields(monkeypatch):
     monkeypatch.setenv("COURSE_KIT_SCALE", "tpu")
     with pytest.raises(ValueError, match="COURSE_KIT_SCALE"):
-        deep.get_settings()
+        run_settings.get_settings()
     with pytest.raises(ValueError, match="epoch"):
-        deep.get_settings("cpu", epoch=3)
+        run_settings.get_settings("cpu", epoch=3)
 
 
 def test_pretrained_weights_unavailable_without_downloads(monkeypatch, tmp_path):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # empty cache
     monkeypatch.setenv("COURSE_KIT_ALLOW_DOWNLOADS", "0")
-    deep.pretrained_weights_available.cache_clear()
-    assert deep.pretrained_weights_available("resnet18") is False
-    assert deep.pretrained_weights_available("small_cnn") is False
-    assert deep.pretrained_weights_available("not_a_network") is False
+    pretrained_weights.pretrained_weights_available.cache_clear()
+    assert pretrained_weights.pretrained_weights_available("resnet18") is False
+    assert pretrained_weights.pretrained_weights_available("small_cnn") is False
+    assert pretrained_weights.pretrained_weights_available("not_a_network") is False
     assert not (tmp_path / "hub").exists()
-    deep.pretrained_weights_available.cache_clear()
+    pretrained_weights.pretrained_weights_available.cache_clear()
 
 
 @pytest.fixture
@@ -112,15 +122,18 @@ def local_weights_server(tmp_path):
 def test_pretrained_weights_downloaded_into_cache(monkeypatch, tmp_path, local_weights_server):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.delenv("COURSE_KIT_ALLOW_DOWNLOADS", raising=False)
-    monkeypatch.setattr(deep, "_weights_url", lambda arch: f"{local_weights_server}/{arch}.pth")
-    deep.pretrained_weights_available.cache_clear()
+    monkeypatch.setattr(
+        "lecture_helpers.pretrained_weights._weights_url",
+        lambda arch: f"{local_weights_server}/{arch}.pth",
+    )
+    pretrained_weights.pretrained_weights_available.cache_clear()
     # A missing file on the server (HTTP 404) means "not available", with nothing left behind.
-    assert deep.pretrained_weights_available("missing") is False
+    assert pretrained_weights.pretrained_weights_available("missing") is False
     checkpoints = tmp_path / "torch" / "hub" / "checkpoints"
     assert not list(checkpoints.glob("*")) if checkpoints.exists() else True
-    assert deep.pretrained_weights_available("fake-weights") is True
+    assert pretrained_weights.pretrained_weights_available("fake-weights") is True
     assert (checkpoints / "fake-weights.pth").read_bytes() == b"0123456789" * 1000
-    deep.pretrained_weights_available.cache_clear()
+    pretrained_weights.pretrained_weights_available.cache_clear()
 
 
 def test_pretrained_weights_found_in_cache(monkeypatch, tmp_path):
@@ -132,15 +145,15 @@ def test_pretrained_weights_found_in_cache(monkeypatch, tmp_path):
     checkpoint = tmp_path / "hub" / "checkpoints" / url.rsplit("/", 1)[-1]
     checkpoint.parent.mkdir(parents=True)
     checkpoint.write_bytes(b"placeholder")
-    deep.pretrained_weights_available.cache_clear()
-    assert deep.pretrained_weights_available("resnet18") is True
-    deep.pretrained_weights_available.cache_clear()
+    pretrained_weights.pretrained_weights_available.cache_clear()
+    assert pretrained_weights.pretrained_weights_available("resnet18") is True
+    pretrained_weights.pretrained_weights_available.cache_clear()
 
 
 def test_cell_augmentations_have_no_intensity_change_for_fluorescence():
     names = lambda tfms: {type(t).__name__ for t in tfms}  # noqa: E731
-    fluorescence = names(deep.cell_aug_transforms(fluorescence=True))
-    brightfield = names(deep.cell_aug_transforms(fluorescence=False))
+    fluorescence = names(cell_dataloaders.cell_aug_transforms(fluorescence=True))
+    brightfield = names(cell_dataloaders.cell_aug_transforms(fluorescence=False))
     assert "Dihedral" in fluorescence
     # fastai merges brightness and contrast into one lighting transform named Brightness.
     assert not {"Brightness", "Contrast", "Zoom", "Rotate", "Warp"} & fluorescence
@@ -149,13 +162,13 @@ def test_cell_augmentations_have_no_intensity_change_for_fluorescence():
 
 
 def test_files_per_class_is_capped_and_repeatable(tiny_folder):
-    files = deep.get_image_files_per_class(tiny_folder, max_per_class=5, seed=1)
+    files = cell_dataloaders.get_image_files_per_class(tiny_folder, max_per_class=5, seed=1)
     folders = {Path(f).parent for f in files}
     assert len(folders) == 4  # 2 splits x 2 classes
     assert len(files) == 20
-    assert list(files) == list(deep.get_image_files_per_class(tiny_folder, 5, seed=1))
+    assert list(files) == list(cell_dataloaders.get_image_files_per_class(tiny_folder, 5, seed=1))
     with pytest.raises(FileNotFoundError):
-        deep.get_image_files_per_class(tiny_folder / "nothing_here")
+        cell_dataloaders.get_image_files_per_class(tiny_folder / "nothing_here")
 
 
 def test_make_learner_says_from_scratch(tiny_folder, capsys, monkeypatch, tmp_path):
@@ -163,52 +176,52 @@ def test_make_learner_says_from_scratch(tiny_folder, capsys, monkeypatch, tmp_pa
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     monkeypatch.setenv("COURSE_KIT_ALLOW_DOWNLOADS", "0")
-    deep.pretrained_weights_available.cache_clear()
+    pretrained_weights.pretrained_weights_available.cache_clear()
     dls = ImageDataLoaders.from_folder(tiny_folder, bs=8, num_workers=0)
-    learn = deep.make_learner(dls, arch="resnet18")
+    learn = cnn_learners.make_learner(dls, arch="resnet18")
     assert learn.used_pretrained is False
-    assert deep.FROM_SCRATCH_MESSAGE in capsys.readouterr().out
+    assert cnn_learners.FROM_SCRATCH_MESSAGE in capsys.readouterr().out
     with pytest.raises(RuntimeError, match="pretrained"):
-        deep.make_learner(dls, arch="resnet18", pretrained=True)
-    deep.pretrained_weights_available.cache_clear()
+        cnn_learners.make_learner(dls, arch="resnet18", pretrained=True)
+    pretrained_weights.pretrained_weights_available.cache_clear()
 
 
 def test_short_training_learns_the_tiny_task(trained):
-    history = deep.training_history(trained)
+    history = cnn_learners.training_history(trained)
     assert list(history["epoch"]) == [1, 2]
     assert history["accuracy"].iloc[-1] >= 0.9
 
 
 def test_export_and_predict_roundtrip(trained, tiny_folder, tmp_path):
-    model_path = deep.export_classifier(trained, tmp_path / "models" / "tiny.pkl")
+    model_path = classifier_export.export_classifier(trained, tmp_path / "models" / "tiny.pkl")
     assert model_path.is_file()
     with pytest.raises(FileExistsError):
-        deep.export_classifier(trained, model_path)
+        classifier_export.export_classifier(trained, model_path)
     assert not list(model_path.parent.glob("*.part"))
 
     new_image = sorted((tiny_folder / "valid" / "dark").glob("*.png"))[0]
-    label, probabilities = deep.predict_image(new_image, model_path)
+    label, probabilities = classifier_export.predict_image(new_image, model_path)
     assert label == "dark"
     assert set(probabilities) == set(CLASS_NAMES)
     assert abs(sum(probabilities.values()) - 1) < 1e-5
 
     array = np.asarray(Image.open(new_image))
-    assert deep.predict_image(array, model_path)[0] == "dark"
-    assert deep.predict_image(array / 255.0, model_path)[0] == "dark"
+    assert classifier_export.predict_image(array, model_path)[0] == "dark"
+    assert classifier_export.predict_image(array / 255.0, model_path)[0] == "dark"
     with pytest.raises(ValueError, match="uint8"):
-        deep.predict_image(array.astype(np.uint16) * 200, model_path)
+        classifier_export.predict_image(array.astype(np.uint16) * 200, model_path)
     with pytest.raises(FileNotFoundError, match="export_classifier"):
-        deep.predict_image(array, tmp_path / "missing.pkl")
+        classifier_export.predict_image(array, tmp_path / "missing.pkl")
 
 
 def test_grad_cam_highlights_the_disc(trained, tiny_folder):
     image_file = sorted((tiny_folder / "valid" / "bright").glob("*.png"))[0]
-    heatmap, image, predicted = deep.grad_cam(trained, image_file)
+    heatmap, image, predicted = network_inspection.grad_cam(trained, image_file)
     assert heatmap.shape == image.shape[:2]
     assert 0 <= heatmap.min() and heatmap.max() <= 1
     assert image.dtype == np.uint8
     assert predicted in (0, 1)
-    batch, shown = deep.network_input(trained, image_file)
+    batch, shown = network_inspection.network_input(trained, image_file)
     assert tuple(batch.shape) == (1, 3, *image.shape[:2])
     assert np.array_equal(shown, image)
 
@@ -220,11 +233,11 @@ def test_show_grad_cams_plots_a_lecture_s_own_cam_function(trained, tiny_folder)
     calls = []
 
     def flat_cam(learn, item):
-        batch, image = deep.network_input(learn, item)
+        batch, image = network_inspection.network_input(learn, item)
         calls.append(item)
         return np.full(image.shape[:2], 0.5), image, 1
 
-    fig = deep.show_grad_cams(trained, files, cam_function=flat_cam)
+    fig = network_inspection.show_grad_cams(trained, files, cam_function=flat_cam)
     assert calls == files
     assert [ax.get_title(loc="left") for ax in fig.axes[::2]] == ["pred: dark"] * 2
     plt.close(fig)
@@ -232,10 +245,10 @@ def test_show_grad_cams_plots_a_lecture_s_own_cam_function(trained, tiny_folder)
 
 def test_class_weights_and_oversampling():
     labels = np.array([0] * 90 + [1] * 9 + [2] * 1)
-    weights = deep.class_weights(labels)
+    weights = class_imbalance.class_weights(labels)
     assert weights[2] > weights[1] > weights[0]
     assert np.isclose((weights * np.bincount(labels)).sum(), labels.size)
-    per_item = deep.oversampling_weights(labels)
+    per_item = class_imbalance.oversampling_weights(labels)
     assert np.isclose(per_item.sum(), 1)
     class_mass = np.bincount(labels, weights=per_item)
     assert np.allclose(class_mass, 1 / 3)
@@ -244,7 +257,9 @@ def test_class_weights_and_oversampling():
 def test_classification_summary_exposes_the_majority_baseline():
     y_true = np.array([0] * 97 + [1] * 2 + [2] * 1)
     always_zero = np.zeros_like(y_true)
-    overall, per_class = deep.classification_summary(y_true, always_zero, ["G1", "M", "A"])
+    overall, per_class = class_imbalance.classification_summary(
+        y_true, always_zero, ["G1", "M", "A"]
+    )
     assert overall["accuracy"] == pytest.approx(0.97)
     assert overall["balanced_accuracy"] == pytest.approx(1 / 3)
     assert per_class.loc["M", "recall"] == 0
@@ -262,18 +277,20 @@ def test_dataloaders_from_arrays_with_oversampling():
     x_valid = rng.integers(0, 255, (6, 16, 16, 3), dtype=np.uint8)
     y_valid = np.array([0, 0, 0, 1, 1, 2])
     names = ["common", "rare", "another"]  # not alphabetical: the order must be kept
-    plain = deep.dataloaders_from_arrays(x_train, y_train, x_valid, y_valid, names, batch_size=8)
+    plain = cell_dataloaders.dataloaders_from_arrays(
+        x_train, y_train, x_valid, y_valid, names, batch_size=8
+    )
     assert list(plain.vocab) == names
     assert len(plain.train_ds) == 40 and len(plain.valid_ds) == 6
-    deep.set_seed(0)
-    weighted = deep.dataloaders_from_arrays(
+    run_settings.set_seed(0)
+    weighted = cell_dataloaders.dataloaders_from_arrays(
         x_train,
         y_train,
         x_valid,
         y_valid,
         names,
         batch_size=40,
-        sample_weights=deep.oversampling_weights(y_train),
+        sample_weights=class_imbalance.oversampling_weights(y_train),
     )
     drawn = np.concatenate([y.numpy() for _, y in weighted.train])
     # Oversampling: the rare class (10 % of the images) fills about half of the batches.
@@ -284,6 +301,6 @@ def test_dataloaders_from_arrays_with_oversampling():
     expected = plain.valid.one_batch()[0][[5, 0]]
     assert torch_allclose(batch, expected)
     with pytest.raises(ValueError, match="one non-negative weight"):
-        deep.dataloaders_from_arrays(
+        cell_dataloaders.dataloaders_from_arrays(
             x_train, y_train, x_valid, y_valid, names, sample_weights=np.ones(3)
         )

@@ -1,5 +1,6 @@
-"""Tests for course_kit.segmentation: matching metrics with known answers, and the classical
-pipeline on real BBBC039 / DSB2018 images with their ground-truth masks."""
+"""Tests for lecture_helpers.nuclei_pipeline, instance_matching and segmentation_errors:
+matching metrics with known answers, and the classical pipeline on real BBBC039 / DSB2018
+images with their ground-truth masks."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from realdata import has_complete_real_data, real_data_dir
 from scipy import ndimage as ndi
 from skimage import draw
 
-from course_kit import segmentation as seg
+from lecture_helpers import instance_matching, nuclei_pipeline, segmentation_errors
 
 REAL_DATA = real_data_dir()
 BBBC039 = REAL_DATA / "nuclei_bbbc039" / "cell nuclei"
@@ -33,7 +34,7 @@ def test_iou_matrix_known_values():
     gt = _square_labels((20, 20), [(1, 0, 0, 4), (7, 10, 10, 4)])
     # Prediction 3 covers gt 1 exactly; prediction 5 is gt 7 shifted by 2 columns.
     pred = _square_labels((20, 20), [(3, 0, 0, 4), (5, 10, 12, 4)])
-    iou, gt_ids, pred_ids = seg.iou_matrix(gt, pred)
+    iou, gt_ids, pred_ids = instance_matching.iou_matrix(gt, pred)
     assert list(gt_ids) == [1, 7]
     assert list(pred_ids) == [3, 5]
     # Shift by 2 of a 4x4 square: intersection 8, union 24.
@@ -46,7 +47,7 @@ def test_match_counts_and_metrics_known_answer():
         (30, 30),
         [(10, 0, 0, 5), (11, 10, 1, 5), (12, 0, 20, 3)],  # exact, IoU 20/30, false positive
     )
-    result = seg.match_instances(gt, pred, threshold=0.5)
+    result = instance_matching.match_instances(gt, pred, threshold=0.5)
     assert (result.tp, result.fp, result.fn) == (2, 1, 1)
     assert result.precision == pytest.approx(2 / 3)
     assert result.recall == pytest.approx(2 / 3)
@@ -56,7 +57,7 @@ def test_match_counts_and_metrics_known_answer():
     assert list(result.unmatched_pred) == [12]
     assert result.mean_matched_iou == pytest.approx((1.0 + 20 / 30) / 2)
     # At IoU 0.7 the shifted square (IoU 0.667) no longer counts.
-    strict = seg.match_instances(gt, pred, threshold=0.7)
+    strict = instance_matching.match_instances(gt, pred, threshold=0.7)
     assert (strict.tp, strict.fp, strict.fn) == (1, 2, 2)
 
 
@@ -64,14 +65,14 @@ def test_threshold_is_inclusive():
     gt = _square_labels((10, 10), [(1, 0, 0, 4)])
     pred = np.zeros_like(gt)
     pred[0:4, 0:2] = 1  # IoU exactly 8 / 16 = 0.5
-    assert seg.match_instances(gt, pred, threshold=0.5).tp == 1
-    assert seg.match_instances(gt, pred, threshold=0.55).tp == 0
+    assert instance_matching.match_instances(gt, pred, threshold=0.5).tp == 1
+    assert instance_matching.match_instances(gt, pred, threshold=0.55).tp == 0
 
 
 def test_merge_gives_one_tp_at_most():
     gt = _square_labels((10, 20), [(1, 0, 0, 6), (2, 0, 6, 6)])
     merged = (gt > 0).astype(np.int32)  # one object covering both
-    result = seg.match_instances(gt, merged, threshold=0.5)
+    result = instance_matching.match_instances(gt, merged, threshold=0.5)
     # IoU of each gt with the merged object is 36 / 72 = 0.5: only one may be matched.
     assert (result.tp, result.fp, result.fn) == (1, 0, 1)
 
@@ -79,26 +80,26 @@ def test_merge_gives_one_tp_at_most():
 def test_hungarian_and_greedy_differ_below_half():
     # Two gt and two predictions where greedy (best pair first) loses a match at IoU 0.2.
     iou = np.array([[0.45, 0.40], [0.30, 0.0]])
-    rows_h, cols_h = seg._match_from_iou(iou, 0.2, "hungarian")
-    rows_g, cols_g = seg._match_from_iou(iou, 0.2, "greedy")
+    rows_h, cols_h = instance_matching._match_from_iou(iou, 0.2, "hungarian")
+    rows_g, cols_g = instance_matching._match_from_iou(iou, 0.2, "greedy")
     assert len(rows_h) == 2
     assert len(rows_g) == 1
 
 
 def test_empty_images_are_perfect_and_all_missing_is_zero():
     empty = np.zeros((8, 8), dtype=np.int32)
-    result = seg.match_instances(empty, empty)
+    result = instance_matching.match_instances(empty, empty)
     assert (result.tp, result.fp, result.fn) == (0, 0, 0)
     assert result.f1 == 1.0
     gt = _square_labels((8, 8), [(1, 0, 0, 3)])
-    missed = seg.match_instances(gt, empty)
+    missed = instance_matching.match_instances(gt, empty)
     assert (missed.tp, missed.fn, missed.f1, missed.average_precision) == (0, 1, 0.0, 0.0)
 
 
 def test_average_precision_table_is_monotone():
     gt = _square_labels((40, 40), [(1, 0, 0, 10), (2, 20, 20, 10)])
     pred = _square_labels((40, 40), [(1, 0, 1, 10), (2, 20, 23, 10)])  # IoU 90/110, 70/130
-    table = seg.average_precision(gt, pred)
+    table = instance_matching.average_precision(gt, pred)
     assert list(table["threshold"]) == pytest.approx(list(np.arange(0.5, 1.0, 0.05)))
     assert table["ap"].is_monotonic_decreasing
     assert table.loc[table.threshold == 0.5, "tp"].item() == 2
@@ -110,7 +111,9 @@ def test_evaluate_dataset_pools_counts():
     gt = _square_labels((20, 20), [(1, 0, 0, 5), (2, 10, 10, 5)])
     pred_good = gt.copy()
     pred_bad = np.zeros_like(gt)
-    per_image, pooled = seg.evaluate_dataset([gt, gt], [pred_good, pred_bad], names=["a", "b"])
+    per_image, pooled = instance_matching.evaluate_dataset(
+        [gt, gt], [pred_good, pred_bad], names=["a", "b"]
+    )
     row = pooled[pooled.threshold == 0.5].iloc[0]
     assert (row.tp, row.fp, row.fn) == (2, 0, 2)
     assert row.f1 == pytest.approx(2 * 2 / (2 * 2 + 2))  # 2TP / (2TP + FP + FN) = 4/6
@@ -119,11 +122,13 @@ def test_evaluate_dataset_pools_counts():
 
 def test_shape_and_dtype_errors_are_clear():
     with pytest.raises(ValueError, match="different shapes"):
-        seg.match_instances(np.zeros((4, 4), int), np.zeros((5, 4), int))
+        instance_matching.match_instances(np.zeros((4, 4), int), np.zeros((5, 4), int))
     with pytest.raises(ValueError, match="integer label image"):
-        seg.match_instances(np.zeros((4, 4), int), np.zeros((4, 4), float))
+        instance_matching.match_instances(np.zeros((4, 4), int), np.zeros((4, 4), float))
     with pytest.raises(ValueError, match="hungarian"):
-        seg.match_instances(np.zeros((4, 4), int), np.zeros((4, 4), int), method="nearest")
+        instance_matching.match_instances(
+            np.zeros((4, 4), int), np.zeros((4, 4), int), method="nearest"
+        )
 
 
 def test_classify_errors_names_merge_split_miss():
@@ -137,7 +142,7 @@ def test_classify_errors_names_merge_split_miss():
     pred[20:30, 3:6] = 3
     pred[20:30, 6:10] = 5
     pred[35:39, 50:54] = 4  # false positive; gt 4 is missed
-    table = seg.classify_errors(gt, pred)
+    table = segmentation_errors.classify_errors(gt, pred)
     gt_rows = table[table.source == "gt"].set_index("label")["category"]
     pred_rows = table[table.source == "pred"].set_index("label")["category"]
     assert gt_rows[4] == "missed"
@@ -146,7 +151,7 @@ def test_classify_errors_names_merge_split_miss():
     assert sorted([gt_rows[1], gt_rows[2]]) == ["matched", "merged"]
     assert pred_rows[4] == "false_positive"
     assert pred_rows[2] == pred_rows[3] == pred_rows[5] == "split_fragment"
-    counts = seg.summarize_errors(table)
+    counts = segmentation_errors.summarize_errors(table)
     assert counts.loc["missed", "gt"] == 1
 
 
@@ -168,11 +173,11 @@ def _two_touching_disks(shape=(80, 80), radius=14, separation=24):
 
 def test_watershed_splits_touching_disks_and_plain_threshold_merges():
     image, truth = _two_touching_disks()
-    merged = seg.segment_nuclei(image, split_touching=False, sigma=0)
-    split = seg.segment_nuclei(image, sigma=0)
+    merged = nuclei_pipeline.segment_nuclei(image, split_touching=False, sigma=0)
+    split = nuclei_pipeline.segment_nuclei(image, sigma=0)
     assert merged.max() == 1
     assert split.max() == 2
-    assert seg.match_instances(truth, split, threshold=0.8).tp == 2
+    assert instance_matching.match_instances(truth, split, threshold=0.8).tp == 2
     assert split.dtype == np.int32
 
 
@@ -181,7 +186,7 @@ def test_segment_nuclei_removes_small_objects_and_fills_holes():
     image[10:30, 10:30] = 800
     image[18:22, 18:22] = 0  # a dark hole inside the nucleus
     image[50:52, 50:52] = 800  # 4-pixel speck
-    labels = seg.segment_nuclei(image, sigma=0, min_size=10)
+    labels = nuclei_pipeline.segment_nuclei(image, sigma=0, min_size=10)
     assert labels.max() == 1
     assert labels[20, 20] == 1
     assert labels[51, 51] == 0
@@ -189,18 +194,18 @@ def test_segment_nuclei_removes_small_objects_and_fills_holes():
 
 def test_segment_nuclei_bad_input():
     with pytest.raises(ValueError, match="2-D"):
-        seg.segment_nuclei(np.zeros((4, 4, 3)))
+        nuclei_pipeline.segment_nuclei(np.zeros((4, 4, 3)))
     with pytest.raises(ValueError, match="Unknown threshold"):
-        seg.segment_nuclei(np.zeros((4, 4)), threshold="magic")
+        nuclei_pipeline.segment_nuclei(np.zeros((4, 4)), threshold="magic")
 
 
 def test_remove_small_objects_keeps_exact_size():
     mask = np.zeros((10, 10), bool)
     mask[0:2, 0:2] = True  # 4 px
     mask[5:8, 5:8] = True  # 9 px
-    kept = seg.remove_small_objects(mask, min_size=4)
+    kept = nuclei_pipeline.remove_small_objects(mask, min_size=4)
     assert kept.sum() == 13
-    assert seg.remove_small_objects(mask, min_size=5).sum() == 9
+    assert nuclei_pipeline.remove_small_objects(mask, min_size=5).sum() == 9
     assert mask.sum() == 13  # input untouched
 
 
@@ -241,17 +246,17 @@ def bbbc039_pairs():
 def test_otsu_watershed_on_real_bbbc039(bbbc039_pairs):
     images = [image for image, _ in bbbc039_pairs]
     truths = [truth for _, truth in bbbc039_pairs]
-    predictions = [seg.segment_nuclei(image) for image in images]
+    predictions = [nuclei_pipeline.segment_nuclei(image) for image in images]
     names = [path.stem[:14] for path in sorted((BBBC039 / "images").glob("*.tif"))]
-    per_image, pooled = seg.evaluate_dataset(truths, predictions, names=names)
+    per_image, pooled = instance_matching.evaluate_dataset(truths, predictions, names=names)
     at_half = pooled[pooled.threshold == 0.5].iloc[0]
     # Measured 0.88 on the 8 real fields (AP@0.5 0.79, mean AP over 0.5..0.95 0.62).
     assert at_half.f1 > 0.8
     assert at_half.precision > 0.8 and at_half.recall > 0.8
     assert 0.5 < pooled["ap"].mean() < at_half.ap
     # The watershed must beat plain connected components on these crowded fields.
-    merged = [seg.segment_nuclei(image, split_touching=False) for image in images]
-    _, pooled_merged = seg.evaluate_dataset(truths, merged)
+    merged = [nuclei_pipeline.segment_nuclei(image, split_touching=False) for image in images]
+    _, pooled_merged = instance_matching.evaluate_dataset(truths, merged)
     assert pooled_merged.f1.iloc[0] < at_half.f1
     # Seven of the eight fields reach F1 > 0.85. The exception, well A12 site 7, holds
     # fragmented (apoptotic-looking) nuclei that the annotators drew as dozens of small pieces;
@@ -266,7 +271,7 @@ def test_otsu_watershed_on_real_bbbc039(bbbc039_pairs):
 
 def test_ground_truth_against_itself_is_perfect(bbbc039_pairs):
     _, truth = bbbc039_pairs[0]
-    table = seg.average_precision(truth, truth)
+    table = instance_matching.average_precision(truth, truth)
     assert (table["ap"] == 1.0).all()
     assert table["tp"].iloc[0] == len(np.unique(truth)) - 1
 
@@ -277,8 +282,8 @@ def test_otsu_watershed_on_real_dsb2018_sample():
     if not image_path.exists():
         pytest.skip(f"real DSB2018 sample not found in {DSB2018}")
     image, truth = tifffile.imread(image_path), tifffile.imread(mask_path).astype(np.int32)
-    prediction = seg.segment_nuclei(image)
-    result = seg.match_instances(truth, prediction, threshold=0.5)
+    prediction = nuclei_pipeline.segment_nuclei(image)
+    result = instance_matching.match_instances(truth, prediction, threshold=0.5)
     # Measured F1 0.72 (125 gt objects with non-consecutive labels up to 183).
     assert result.n_gt == 125
     assert result.f1 > 0.65
@@ -293,7 +298,7 @@ def test_error_pictures_draw_the_right_content():
     pred = np.zeros_like(gt)
     pred[0:8, 0:16] = 1  # merge of gt 1 and 2; gt 3 missed
     image = (gt > 0).astype(float) * 100
-    ax = seg.show_segmentation_errors(image, gt, pred, title="field")
+    ax = segmentation_errors.show_segmentation_errors(image, gt, pred, title="field")
     shown = ax.get_images()[0].get_array()
     assert shown.shape == (40, 60, 3)
     # The missed nucleus is shaded with the palette's "missed" colour (yellow: blue down).
@@ -304,7 +309,9 @@ def test_error_pictures_draw_the_right_content():
         "merged",
         "split",
     ]
-    fig = seg.error_gallery([image], [gt], [pred], n_per_category=2, size=16, names=["f"])
+    fig = segmentation_errors.error_gallery(
+        [image], [gt], [pred], n_per_category=2, size=16, names=["f"]
+    )
     rows = {
         ax.get_ylabel().split("\n")[0]: ax.get_ylabel()
         for ax in fig.axes
@@ -321,8 +328,8 @@ def test_crowded_window_finds_the_dense_corner():
     labels[5:10, 5:10] = 1  # a lone object top left
     for index, (row, col) in enumerate([(70, 90), (70, 100), (80, 90), (80, 100)], start=2):
         labels[row : row + 8, col : col + 8] = index  # a cluster bottom right
-    rows, cols = seg.crowded_window(labels, size=40)
+    rows, cols = segmentation_errors.crowded_window(labels, size=40)
     assert (rows.stop - rows.start, cols.stop - cols.start) == (40, 40)
     assert labels[rows, cols].astype(bool).sum() == 4 * 64
-    whole = seg.crowded_window(labels, size=500)  # clipped to the image
+    whole = segmentation_errors.crowded_window(labels, size=500)  # clipped to the image
     assert (whole[0].stop, whole[1].stop) == (100, 120)
