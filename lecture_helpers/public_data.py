@@ -148,7 +148,9 @@ def fetch_plane(
     buffer = _npy_bytes(plane)
     atomic_write_bytes(folder / f"{name}.npy", buffer)
     manifest[name] = entry
-    atomic_write_bytes(manifest_path, json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"))
+    atomic_write_bytes(
+        manifest_path, json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
+    )
     return plane, entry
 
 
