@@ -1,9 +1,9 @@
 """Lecture 1 reads right in a real JupyterLab, opened the Binder way, in Chromium.
 
 A JupyterLab server (``jupyter lab --no-browser`` on 127.0.0.1, with a token) serves a
-temporary folder holding an executed copy of lecture 1: the copy the website build wrote to
-``book/_build/jupyter_execute`` (each notebook executes once per test run), or, if the build
-did not write one, a copy executed here. Playwright drives the Debian Chromium and checks
+temporary folder holding an executed copy of lecture 1: the outputs the website build left in
+its execution cache (each notebook executes once per test run), or, if it has none for the
+current lecture, a copy executed here. Playwright drives the Debian Chromium and checks
 what a student sees:
 
 * the learning objectives are a bold title and a list, not a raw ``{admonition}`` fence;
@@ -24,7 +24,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import socket
 import string
 import subprocess
@@ -51,10 +50,22 @@ RAW_MYST = re.compile(r"\{(?:glue|cite|term|ref|numref|doc|admonition)[:}]|```\{
 QUOTED_NUMBER = "mitosis_bright_percent"
 
 
-def _executed_by_the_build(site_report) -> Path | None:
-    html_dir = Path(site_report["html_dir"])
-    candidate = html_dir.parent / "jupyter_execute" / "notebooks" / f"{LECTURE}.ipynb"
-    return candidate if candidate.is_file() else None
+def _executed_by_the_build(site_report, source):
+    """Lecture 1 with the outputs the website build executed, or None.
+
+    The outputs come from the build's execution cache (``book/_build/.jupyter_cache``): the
+    copy Jupyter Book writes to ``jupyter_execute`` when it reads from that cache holds no
+    outputs at all.
+    """
+    from course_kit.execution_cache import ExecutionCache
+
+    cache = Path(site_report["html_dir"]).parent / ".jupyter_cache"
+    if not cache.is_dir():
+        return None
+    executed = ExecutionCache(cache).executed_notebook(source)
+    if executed is None or not any(c.get("outputs") for c in executed.cells):
+        return None
+    return executed
 
 
 def _execute_here(target: Path) -> None:
@@ -65,20 +76,16 @@ def _execute_here(target: Path) -> None:
     target.write_text(run.notebook_json, encoding="utf-8")
 
 
-def _same_cells(executed, source) -> bool:
-    return [c.source for c in executed.cells] == [c.source for c in source.cells]
-
-
 @pytest.fixture(scope="module")
 def lab_root(request, tmp_path_factory) -> Path:
     """A temporary root folder holding an executed copy of lecture 1 (widget views removed)."""
     root = tmp_path_factory.mktemp("lab-root")
     target = root / f"{LECTURE}.ipynb"
     source = nbformat.read(REPO_ROOT / "notebooks" / f"{LECTURE}.ipynb", as_version=4)
-    executed_path = _executed_by_the_build(request.getfixturevalue("site_report"))
-    if executed_path is not None:
-        shutil.copyfile(executed_path, target)
-    if executed_path is None or not _same_cells(nbformat.read(target, as_version=4), source):
+    executed = _executed_by_the_build(request.getfixturevalue("site_report"), source)
+    if executed is not None:
+        nbformat.write(executed, target)
+    else:
         _execute_here(target)
     notebook = nbformat.read(target, as_version=4)
     # The widget must come from the live kernel, not from state saved at execution time.
