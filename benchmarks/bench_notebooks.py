@@ -19,6 +19,7 @@ Usage::
     python3 benchmarks/bench_notebooks.py                 # everything
     python3 benchmarks/bench_notebooks.py --only 03 --only 04 --no-build
     python3 benchmarks/bench_notebooks.py --json results.json
+    python3 benchmarks/bench_notebooks.py --compare before.json after.json
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -58,78 +58,33 @@ class NotebookResult:
     time_limit: float
     ok: bool
     error: str = ""
+    cpu_seconds: float = 0.0
+    stalls: int = 0
 
     @property
     def passed(self) -> bool:
         return self.ok and self.seconds <= self.time_limit and self.peak_rss_gb <= MEMORY_LIMIT_GB
 
 
-class TreeMemoryPoller:
-    """Poll the summed RSS of this process's children (the kernel and its workers)."""
-
-    def __init__(self, interval: float = 0.2):
-        import psutil
-
-        self._psutil = psutil
-        self._me = psutil.Process()
-        self.interval = interval
-        self.peak_bytes = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _sample(self) -> int:
-        total = 0
-        for child in self._me.children(recursive=True):
-            try:
-                total += child.memory_info().rss
-            except (self._psutil.NoSuchProcess, self._psutil.AccessDenied):
-                continue
-        return total
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak_bytes = max(self.peak_bytes, self._sample())
-            self._stop.wait(self.interval)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-
-
 def run_notebook(path: Path, timeout: float) -> NotebookResult:
-    """Execute one notebook in a fresh kernel and measure it."""
-    import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+    """Execute one notebook in a fresh kernel and measure it.
 
-    notebook = nbformat.read(path, as_version=4)
-    error = ""
-    # run in a temporary folder, as the book build does: files the notebook writes vanish
-    with tempfile.TemporaryDirectory(prefix="course-kit-nb-") as workdir:
-        client = NotebookClient(
-            notebook,
-            timeout=timeout,
-            kernel_name="python3",
-            resources={"metadata": {"path": workdir}},
-        )
-        start = time.perf_counter()
-        with TreeMemoryPoller() as poller:
-            try:
-                client.execute()
-            except (CellExecutionError, CellTimeoutError) as exc:
-                error = str(exc).strip().splitlines()[-1][:200]
-        seconds = time.perf_counter() - start
+    The run is the site build's (:func:`course_kit.notebook_runner.run_notebook`): in a
+    temporary folder, with the stall watchdog, time, CPU and peak memory of the kernel tree.
+    """
+    from course_kit.notebook_runner import run_notebook as run_watched
+
+    run = run_watched(path, timeout=timeout, kernel_name="python3")
+    error = run.error.strip().splitlines()[-1][:200] if run.error.strip() else ""
     return NotebookResult(
         notebook=path.name,
-        seconds=seconds,
-        peak_rss_gb=poller.peak_bytes / 1024**3,
+        seconds=run.seconds,
+        peak_rss_gb=run.peak_rss_bytes / 1024**3,
         time_limit=time_limit_seconds(path.name),
-        ok=not error,
+        ok=run.ok,
         error=error,
+        cpu_seconds=run.cpu_seconds,
+        stalls=len(run.stalls),
     )
 
 
@@ -166,15 +121,71 @@ def _mark(passed: bool) -> str:
 
 
 def print_notebook_table(results: list[NotebookResult]) -> None:
-    header = f"{'notebook':<40} {'time':>9} {'target':>7} {'peak RSS':>9} {'target':>7}  result"
+    header = (
+        f"{'notebook':<40} {'time':>9} {'target':>7} {'CPU':>8} {'peak RSS':>9} {'target':>7}"
+        "  result"
+    )
     print(header)
     print("-" * len(header))
     for r in results:
         print(
-            f"{r.notebook:<40} {r.seconds:8.1f}s {r.time_limit:6.0f}s "
+            f"{r.notebook:<40} {r.seconds:8.1f}s {r.time_limit:6.0f}s {r.cpu_seconds:7.1f}s "
             f"{r.peak_rss_gb:8.2f}GB {MEMORY_LIMIT_GB:6.1f}GB  "
             f"{_mark(r.passed)}{'' if r.ok else '  (error: ' + r.error + ')'}"
+            + (f"  ({r.stalls} stall(s) retried)" if r.stalls else "")
         )
+    cpu = sum(r.cpu_seconds for r in results)
+    print(
+        f"kernel CPU in all: {cpu:.0f} s, {cpu / 2:.0f} s on 2 idle cores if perfectly shared "
+        "(wall times depend on the machine's load, CPU times much less)"
+    )
+
+
+def _ratio(new: float | None, old: float | None) -> str:
+    return f"{new / old:5.2f}x" if new is not None and old else "    -"
+
+
+def print_comparison(old: dict, new: dict) -> None:
+    """Print two ``--json`` results side by side: per notebook, wall time and kernel CPU."""
+    before = {r["notebook"]: r for r in old.get("notebooks", [])}
+    after = {r["notebook"]: r for r in new.get("notebooks", [])}
+    names = sorted(set(before) | set(after))
+    header = (
+        f"{'notebook':<36} {'time before':>11} {'after':>8} {'ratio':>6}  "
+        f"{'CPU before':>10} {'after':>8} {'ratio':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+
+    def cell(record, key):
+        return f"{record[key]:7.1f}s" if record and record.get(key) is not None else "       -"
+
+    totals = {"b_s": 0.0, "a_s": 0.0, "b_c": 0.0, "a_c": 0.0}
+    for name in names:
+        b, a = before.get(name), after.get(name)
+        if b and a:
+            totals["b_s"] += b["seconds"]
+            totals["a_s"] += a["seconds"]
+            totals["b_c"] += b.get("cpu_seconds") or 0.0
+            totals["a_c"] += a.get("cpu_seconds") or 0.0
+        print(
+            f"{name:<36} {cell(b, 'seconds'):>11} {cell(a, 'seconds'):>8} "
+            f"{_ratio(a and a['seconds'], b and b['seconds']):>6}  "
+            f"{cell(b, 'cpu_seconds'):>10} {cell(a, 'cpu_seconds'):>8} "
+            f"{_ratio(a and a.get('cpu_seconds'), b and b.get('cpu_seconds')):>6}"
+        )
+    print("-" * len(header))
+    print(
+        f"{'in both':<36} {totals['b_s']:10.1f}s {totals['a_s']:7.1f}s "
+        f"{_ratio(totals['a_s'], totals['b_s']):>6}  {totals['b_c']:9.1f}s {totals['a_c']:7.1f}s "
+        f"{_ratio(totals['a_c'], totals['b_c']):>6}"
+    )
+    for label, builds in (("before", old.get("builds") or {}), ("after", new.get("builds") or {})):
+        cold = builds.get("cold")
+        if cold:
+            print(
+                f"cold build {label}: {cold['wall_seconds']:.0f} s (exit {cold.get('exit_code')})"
+            )
 
 
 def print_build_table(cold: dict, cached: dict) -> bool:
@@ -258,6 +269,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, default=None, help="also write results as JSON")
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="thread limit of each kernel's numerical libraries (default: what `course-kit "
+        "site` gives each kernel on this machine)",
+    )
+    parser.add_argument(
+        "--compare",
+        nargs=2,
+        type=Path,
+        metavar=("BEFORE.json", "AFTER.json"),
+        help="only print two --json results side by side (time and CPU ratios), run nothing",
+    )
+    parser.add_argument(
         "--keep-cache",
         type=Path,
         default=None,
@@ -266,8 +292,19 @@ def main(argv: list[str] | None = None) -> int:
         "so a following build of this repository takes every notebook from it)",
     )
     args = parser.parse_args(argv)
+    if args.compare:
+        before, after = (json.loads(path.read_text()) for path in args.compare)
+        print_comparison(before, after)
+        return 0
 
     os.environ["COURSE_DATA"] = args.data
+    # the kernels get the environment (thread limits) they would have in the site build
+    from course_kit.site_execution import THREAD_VARIABLES, default_jobs, worker_environment
+
+    for name, value in worker_environment(default_jobs()).items():
+        os.environ.setdefault(name, value)
+    if args.threads:
+        os.environ.update(dict.fromkeys(THREAD_VARIABLES, str(args.threads)))
     notebooks = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
     if args.only:
         notebooks = [nb for nb in notebooks if any(nb.name.startswith(o) for o in args.only)]

@@ -147,7 +147,7 @@ def print_table(results: list[RunResult], target_runs: int) -> bool:
     """Print one row per notebook; return True when every target is met."""
     header = (
         f"{'notebook':<36} {'client':<6} {'runs':>4} {'stalls':>6} {'failed':>6} "
-        f"{'median':>8} {'max lag':>8}  result"
+        f"{'median':>8} {'max':>8} {'max lag':>8}  result"
     )
     print(header)
     print("-" * len(header))
@@ -164,6 +164,7 @@ def print_table(results: list[RunResult], target_runs: int) -> bool:
             print(
                 f"{name:<36} {client:<6} {len(rows):>4} {stalls:>6} {failed:>6} "
                 f"{statistics.median(r.seconds for r in rows):7.1f}s "
+                f"{max(r.seconds for r in rows):7.1f}s "
                 f"{max(r.max_lag for r in rows):7.2f}s  {verdict}"
             )
             for r in rows:

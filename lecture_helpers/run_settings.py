@@ -42,7 +42,9 @@ class Settings:
     num_workers : int
         Data-loader worker processes (0 on Binder: no extra processes, no extra memory).
     num_threads : int or None
-        CPU threads for PyTorch (``None``: leave PyTorch's default).
+        CPU threads for PyTorch (``None``: leave PyTorch's default). A smaller
+        ``OMP_NUM_THREADS`` in the environment wins: the site build runs one notebook per
+        core with ``OMP_NUM_THREADS=1``, and more threads than cores make every thread wait.
     """
 
     scale: str
@@ -165,8 +167,12 @@ def setup(scale: str | None = None, seed: int = 42, **overrides) -> Settings:
     import torch
 
     settings = get_settings(scale, **overrides)
-    if settings.num_threads:
-        torch.set_num_threads(settings.num_threads)
+    threads = settings.num_threads
+    limit = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if threads and limit.isdigit() and int(limit) > 0:
+        threads = min(threads, int(limit))
+    if threads:
+        torch.set_num_threads(threads)
     set_seed(seed)
     device = "GPU" if torch.cuda.is_available() else "CPU"
     print(f"{settings.describe()}; running on the {device}, seed {seed}.")

@@ -12,42 +12,20 @@ import os
 from pathlib import Path
 
 import pytest
+from browser_launch import launched_chromium
 from capture_server import CaptureServer, foldscope_photos, leftovers
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("capture_serve")]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 FINAL_STATES = ".upload-card.state-accepted, .upload-card.state-warning, " + (
     ".upload-card.state-rejected, .upload-card.state-duplicate"
 )
 
 
-def _unavailable(reason: str):
-    if os.environ.get("COURSE_KIT_REQUIRE_BROWSER", "") == "1":
-        pytest.fail(f"browser required (COURSE_KIT_REQUIRE_BROWSER=1) but {reason}")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def playwright_and_browser():
-    if not CHROMIUM.is_file():
-        _unavailable(f"{CHROMIUM} not found (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[test]')")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with launched_chromium() as (playwright, browser):
         yield playwright, browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

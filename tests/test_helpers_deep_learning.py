@@ -81,6 +81,21 @@ def test_settings_default_to_cpu_and_honour_environment(monkeypatch):
     assert run_settings.get_settings(epochs=1).epochs == 1
 
 
+@pytest.mark.parametrize(("omp", "expected"), [("1", 1), ("", 2), ("8", 2), ("junk", 2)])
+def test_setup_never_uses_more_threads_than_omp_allows(monkeypatch, omp, expected):
+    """The site build runs a notebook per core with OMP_NUM_THREADS=1; the CPU preset's two
+    torch threads would oversubscribe the cores (each thread then waits for the other)."""
+    import torch
+
+    before = torch.get_num_threads()
+    monkeypatch.setenv("OMP_NUM_THREADS", omp)
+    try:
+        run_settings.setup("cpu", seed=0)
+        assert torch.get_num_threads() == expected
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_settings_reject_unknown_scale_and_fields(monkeypatch):
     monkeypatch.setenv("COURSE_KIT_SCALE", "tpu")
     with pytest.raises(ValueError, match="COURSE_KIT_SCALE"):

@@ -49,6 +49,8 @@ def test_run_notebook_measures_time_and_kernel_memory(bench, tmp_path):
     assert result.ok, result.error
     assert result.seconds >= 1.0
     assert result.peak_rss_gb >= 0.18
+    assert result.cpu_seconds > 0.05  # numpy filled and summed 200 MB in the kernel
+    assert result.stalls == 0
     assert result.passed
 
     failing = bench.run_notebook(_write(tmp_path / "01_bad.ipynb", "1 / 0"), timeout=120)
@@ -92,3 +94,19 @@ def test_stall_check_measures_the_reply_lag(stalls_bench, tmp_path):
     result = stalls_bench.run_once(str(path), 1, "kit", timeout=120, stall_seconds=5)
     assert result.ok and result.stalls == [], result.error
     assert 0 <= result.max_lag < 5
+
+
+def test_comparison_puts_time_and_cpu_side_by_side(bench, capsys):
+    def record(name, seconds, cpu):
+        return {"notebook": name, "seconds": seconds, "cpu_seconds": cpu}
+
+    before = {"notebooks": [record("06_a.ipynb", 300.0, 280.0), record("07_b.ipynb", 100.0, 90.0)]}
+    after = {"notebooks": [record("06_a.ipynb", 150.0, 140.0), record("09_c.ipynb", 5.0, 4.0)]}
+    bench.print_comparison(before, after)
+    lines = capsys.readouterr().out.splitlines()
+    row = next(line for line in lines if line.startswith("06_a.ipynb"))
+    assert row.split()[1:] == ["300.0s", "150.0s", "0.50x", "280.0s", "140.0s", "0.50x"]
+    assert next(line for line in lines if line.startswith("07_b")).split()[2] == "-"
+    # the totals cover only notebooks measured both times
+    total = next(line for line in lines if line.startswith("in both"))
+    assert total.split()[2:] == ["300.0s", "150.0s", "0.50x", "280.0s", "140.0s", "0.50x"]

@@ -23,30 +23,16 @@ from urllib.parse import urldefrag, urlparse
 
 import nbformat
 import pytest
+from browser_launch import launched_chromium
 
 from course_kit import repo, site
 
 pytestmark = [pytest.mark.site, pytest.mark.browser, pytest.mark.xdist_group("site")]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOT_DIR = REPO_ROOT / "book" / "_build" / "screenshots"
 LECTURE_1 = REPO_ROOT / "notebooks" / "01_what_is_an_image.ipynb"
 SEARCH_CANDIDATES = ("Nyquist", "quantization", "wrap-around", "bit depth")
-
-
-def _unavailable(reason: str):
-    if os.environ.get("COURSE_KIT_REQUIRE_BROWSER", "") == "1":
-        pytest.fail(f"browser required (COURSE_KIT_REQUIRE_BROWSER=1) but {reason}")
-    pytest.skip(reason)
 
 
 def _toc_pages() -> list[str]:
@@ -73,16 +59,8 @@ def base_url(built_site):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.is_file():
-        _unavailable(f"{CHROMIUM} not found (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[test]')")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with launched_chromium() as (_, chromium):
         yield chromium
-        chromium.close()
 
 
 class PageVisit:
