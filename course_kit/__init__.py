@@ -30,7 +30,7 @@ figure_alt
 
 #: The kit's version: the only place it is written (``pyproject.toml`` reads it). A release is
 #: the git tag ``v`` + this version, which the notebooks' Colab cells install; see CHANGELOG.md.
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 import sys as _sys
 

@@ -37,7 +37,7 @@ __all__ = [
 
 REPOSITORY = "cell-imaging-course/course-kit"
 BRANCH = "main"
-RELEASE = "v0.1.0"
+RELEASE = "v0.2.0"
 
 _REPOSITORY_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 _BRANCH_PATTERN = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
