@@ -37,11 +37,6 @@ def _is_trivial(alt: str, src: str) -> bool:
     return len(text.split()) < MIN_WORDS
 
 
-@pytest.mark.xfail(
-    reason="issue 13 is open: 26 figures (lectures 0, 7, 8, 10, 11 and some montages) still "
-    "have only an automatic description with nothing to quote",
-    strict=False,
-)
 def test_every_image_has_meaningful_alt_text(built_site):
     problems = []
     pages = sorted(built_site.rglob("*.html"))
