@@ -327,7 +327,7 @@ def recheck_from_source(dataset: Dataset, folder: Path, record: dict) -> tuple[s
     work = staging.staging_dir(cache.writable_cache()) / f"rederive-{dataset.name}"
     shutil.rmtree(work, ignore_errors=True)
     try:
-        derive(dataset.name, sources, work / "fresh", record["parameters"])
+        derive(dataset, sources, work / "fresh", record["parameters"])
         problems = compare_derivations(work / "fresh", folder)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -338,16 +338,11 @@ def recheck_from_source(dataset: Dataset, folder: Path, record: dict) -> tuple[s
     return "verified", f"re-derived from {describe_source(record)}"
 
 
-def derive(name: str, sources: dict[str, Path], out: Path, parameters: dict) -> Path:
-    """Run the derivation of dataset ``name`` from its source files with ``parameters``."""
-    if name == "jurkat_mini":
-        from data_registry import jurkat_mini
+def derive(dataset: Dataset, sources: dict[str, Path], out: Path, parameters: dict) -> Path:
+    """Run the derivation of ``dataset`` (its record's ``deriver``) with ``parameters``."""
+    if not dataset.deriver:
+        raise CourseDataError(f"no derivation is known for {dataset.name}")
+    from data_registry.references import resolve_reference
 
-        allowed = {"interphase_per_class", "seed"}
-        unknown = sorted(set(parameters) - allowed)
-        if unknown:
-            raise CourseDataError(f"unknown jurkat_mini derivation parameters {unknown}")
-        return jurkat_mini.derive_jurkat_mini(
-            sources[jurkat_mini.SOURCE_FILE], out, progress=False, **parameters
-        )
-    raise CourseDataError(f"no derivation is known for {name}")
+    rederive = resolve_reference(dataset.deriver, what=f"deriver of {dataset.name}")
+    return rederive(sources, out, parameters)

@@ -213,3 +213,27 @@ def class_counts(out_dir: Path) -> dict[str, int]:
     for row in layout.read_manifest(out_dir):
         counts[row["label"]] += 1
     return {phase: counts.get(phase, 0) for phase in JURKAT_CLASSES}
+
+
+def rederive(sources: dict[str, Path], out_dir: Path, parameters: dict) -> Path:
+    """Derive ``jurkat_mini`` again from its verified source files (the record's ``deriver``).
+
+    Parameters
+    ----------
+    sources : dict of str to Path
+        The cached source files by registry file name (``BBBC048v1.zip``).
+    out_dir : Path
+        Where to write the fresh derivation.
+    parameters : dict
+        The recorded derivation parameters (``interphase_per_class``, ``seed``).
+
+    Returns
+    -------
+    Path
+        ``out_dir``.
+    """
+    allowed = {"interphase_per_class", "seed"}
+    unknown = sorted(set(parameters) - allowed)
+    if unknown:
+        raise CourseDataError(f"unknown jurkat_mini derivation parameters {unknown}")
+    return derive_jurkat_mini(sources[SOURCE_FILE], out_dir, progress=False, **parameters)

@@ -127,6 +127,10 @@ class Dataset:
     manual : bool
         True when the files must be downloaded by hand and registered with
         ``course-data import`` (no ``files`` are listed).
+    deriver : str or None
+        For a dataset derived locally (``derived_from``) whose derivation can be re-checked:
+        ``"module:function"`` ``rederive(sources, out_dir, parameters) -> Path`` that derives it
+        again from its verified source files with the recorded parameters.
     """
 
     name: str
@@ -148,6 +152,7 @@ class Dataset:
     reader: str | None = None
     twin: str | None = None
     manual: bool = False
+    deriver: str | None = None
 
     @property
     def total_size(self) -> int | None:
@@ -865,6 +870,7 @@ _DATASET_LIST = [
         kind="classification",
         reader="data_registry.loaders.jurkat:read_classification",
         twin="data_registry.twins.jurkat:build",
+        deriver="data_registry.jurkat_mini:rederive",
         notes=(
             "No download: an instructor derives it once (`course-data fetch jurkat_bbbc048` then "
             "`course-data derive-jurkat-mini --source BBBC048v1.zip -o DIR`) and shares it as a "

@@ -40,12 +40,7 @@ DEPRECATED_ALIASES = {
 }
 
 #: Cycles known and owned elsewhere, each with the reason; any other cycle fails the test.
-KNOWN_CYCLES = {
-    # derivation.derive() picks the one derivation by dataset name (a late import of
-    # jurkat_mini), and jurkat_mini writes its record with derivation.make_record. Issue 14
-    # section 3 (the registry record names its loader/derivation) removes the name dispatch.
-    frozenset({"data_registry.derivation", "data_registry.jurkat_mini"}),
-}
+KNOWN_CYCLES: set[frozenset[str]] = set()
 
 #: course_kit modules that may import lecture helpers (besides the deprecated aliases).
 OPERATIONS_USING_HELPERS = {"course_kit.exercise_checks"}

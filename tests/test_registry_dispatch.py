@@ -53,6 +53,9 @@ def test_every_dataset_kind_reader_and_twin_resolve(name):
         assert callable(resolve_reference(dataset.twin, what=f"twin of {name}"))
     else:
         assert dataset.manual, f"{name}: only manual downloads may lack a twin"
+    if dataset.deriver is not None:
+        assert dataset.derived_from, f"{name}: a deriver re-derives a derived dataset"
+        assert callable(resolve_reference(dataset.deriver, what=f"deriver of {name}"))
 
 
 def test_every_kind_with_a_loader_serves_some_dataset():
