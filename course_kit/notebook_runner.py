@@ -39,11 +39,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbclient.output_widget import OutputWidget
 
-#: Seconds between the kernel's ``idle`` status and the ``execute_reply`` before a cell counts
-#: as stalled (the kernel sends the reply before ``idle``; normally it follows within ms).
-STALL_SECONDS = 10.0
-#: Seconds one cell may run (Jupyter Book's ``execute.timeout`` overrides it in the build).
-CELL_TIMEOUT = 600.0
+from course_kit.execution_limits import CELL_TIMEOUT, STALL_SECONDS
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 

@@ -37,9 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from course_kit.cli_format import examples_epilog
-from course_kit.notebook_runner import CELL_TIMEOUT, STALL_SECONDS
+from course_kit.execution_limits import CELL_TIMEOUT, STALL_SECONDS
 from course_kit.repo import find_root
-from course_kit.site_execution import default_jobs, execute_notebooks
 from data_registry.atomic import atomic_write_text
 
 CONFIG = Path("book/_config.yml")
@@ -480,6 +479,10 @@ def build_site(
     if clean:
         for folder in (root / HTML, root / BUILD / ".doctrees", root / BUILD / "jupyter_execute"):
             shutil.rmtree(folder, ignore_errors=True)
+    # Imported here, not at the top: it loads nbformat and nbclient, which would make
+    # `course-kit --help` take seconds.
+    from course_kit.site_execution import default_jobs, execute_notebooks
+
     os.environ.setdefault("COURSE_DATA", "auto")  # the cache key and the kernels read it
     # Every loader call in the kernels appends its data source (and any fall-back to a twin) here.
     source_log = root / BUILD / "data_sources.jsonl"
