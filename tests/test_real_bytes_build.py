@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
 from real_mirror import mirror_real_data
 from registry_server import course_cache, http_server  # noqa: F401  (fixtures)
 
@@ -56,43 +57,65 @@ def test_loaders_use_the_real_bytes(real_mirror, tmp_path):
     }
 
 
+#: What a copy of the course needs for a website build (not the caches, builds or the venv).
+_SKIPPED_IN_COPY = shutil.ignore_patterns(
+    ".git", ".venv", "venv", "_build", "__pycache__", "*.egg-info", ".pytest_cache", "data"
+)
+
+
+def _course_copy(destination: Path, lectures: list[str]) -> Path:
+    """Copy the course into ``destination`` with a table of contents of ``lectures`` only.
+
+    The website build writes into ``<root>/book/_build``; building a copy keeps this build
+    apart from the suite's main website build.
+    """
+    root = destination / "course"
+    shutil.copytree(REPO_ROOT, root, ignore=_SKIPPED_IN_COPY)
+    chapters = "\n".join(f"      - file: notebooks/{lecture}" for lecture in lectures)
+    toc = root / "book" / "_toc_real_bytes.yml"
+    toc.write_text(
+        "format: jb-book\nroot: book/intro\nparts:\n  - caption: On real bytes\n"
+        f"    chapters:\n{chapters}\n",
+        encoding="utf-8",
+    )
+    return root
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("lecture", REAL_DATA_LECTURES)
-def test_lecture_runs_on_real_bytes(lecture, real_mirror, tmp_path, monkeypatch):
-    monkeypatch.setenv(fallbacks.NOTEBOOK_ENV, f"notebooks/{lecture}.ipynb")
-    notebook = nbformat.read(REPO_ROOT / "notebooks" / f"{lecture}.ipynb", as_version=4)
-    client = NotebookClient(
-        notebook,
-        timeout=1200,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(REPO_ROOT / "notebooks")}},
-    )
-    client.execute(env=dict(os.environ))
-    executed = tmp_path / f"{lecture}.ipynb"
-    nbformat.write(notebook, executed)
-    printed = {
-        entry["dataset"]: entry["source"] for entry in fallbacks.sources_in_notebook(executed)
+def test_site_builds_on_real_bytes(real_mirror, tmp_path):
+    """`course-kit site` on the mirror: lecture 8 runs on the real photos, and the build report
+    says which lecture used which source (the malaria subset is not in the shared data: twin)."""
+    root = _course_copy(tmp_path, REAL_DATA_LECTURES)
+    report_path = tmp_path / "report.json"
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "course_kit", "site", "--root", str(root), "--quiet",
+            "--toc", str(root / "book" / "_toc_real_bytes.yml"), "--report", str(report_path),
+        ],
+        cwd=root, env=dict(os.environ), capture_output=True, text=True, timeout=2400,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    assert report["ok"] and not report["failed"]
+    for lecture in REAL_DATA_LECTURES:
+        notebook = f"notebooks/{lecture}.ipynb"
+        assert notebook in report["executed"], report["notebook_runs"]
+        sources = report["notebook_runs"][notebook]["data_sources"]
+        assert sources["foldscope_photos"] == "real", sources
+        assert sources["malaria_subset"] == "twin", sources
+        assert notebook in report["data_sources"]["real"]
+    fallen_back = {
+        (Path(entry["notebook"]).name, entry["dataset"]): entry for entry in report["fallbacks"]
     }
-    log = tmp_path / "source_log.jsonl"
-    report = {
-        "lecture": lecture,
-        "sources": printed,
-        "fallbacks": fallbacks.fallbacks(log),
-        "summary": fallbacks.summary_markdown(log),
-    }
-    (tmp_path / "build_report.json").write_text(json.dumps(report, indent=1))
-    print(report["summary"])
-    assert printed["foldscope_photos"] == "real"
-    # the malaria subset is not in the shared real data: its twin, recorded as a fallback
-    assert printed["malaria_subset"] == "twin"
-    assert {e["dataset"] for e in report["fallbacks"]} >= {"malaria_subset"}
-    assert f"notebooks/{lecture}.ipynb | foldscope_photos | real" in report["summary"]
-    outputs = "".join(
-        str(output.get("text", "")) + str(output.get("data", {}).get("text/plain", ""))
-        for cell in notebook.cells
-        for output in cell.get("outputs", [])
+    assert ("08_your_own_data.ipynb", "malaria_subset") in fallen_back
+    # The shared set holds 36 of the repository's photos: only the others come from the twin.
+    photos = fallen_back.get(("08_your_own_data.ipynb", "foldscope_photos"))
+    assert photos is None or photos.get("partial"), photos
+    page = (Path(report["html_dir"]) / "notebooks" / "08_your_own_data.html").read_text(
+        encoding="utf-8"
     )
-    assert "IMG_20240523_152708" in outputs or "20240523_152708" in outputs
+    assert "20240523_152708" in page  # a real Foldscope photo's name, on the rendered page
+    assert not (REPO_ROOT / "book" / "_toc_real_bytes.yml").exists()  # the course is untouched
 
 
 def test_derived_and_manual_datasets_fall_back_even_with_a_mirror(real_mirror, tmp_path):
