@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from lecture_helpers.intensity_display import percentile_limits, quantize, to_display
+from lecture_helpers.intensity_display import percentile_limits, quantize, require_2d, to_display
 
 __all__ = [
     "add_scale_bar",
@@ -137,9 +137,7 @@ def show_point_operations(
     -------
     matplotlib.figure.Figure
     """
-    array = np.asarray(image)
-    if array.ndim != 2:
-        raise ValueError(f"show_point_operations expects a 2D image, got shape {array.shape}.")
+    array = require_2d(image, "show_point_operations")
     n_panels = len(operations)
     figure, axes = plt.subplots(
         2,
@@ -180,9 +178,7 @@ def show_bit_depths(
     -------
     matplotlib.figure.Figure
     """
-    array = np.asarray(image)
-    if array.ndim != 2:
-        raise ValueError(f"show_bit_depths expects a 2D image, got shape {array.shape}.")
+    array = require_2d(image, "show_bit_depths")
     bits = list(bits)
     figure, axes = plt.subplots(1, len(bits), figsize=(3.2 * len(bits), 3.4), squeeze=False)
     for ax, n_bits in zip(axes[0], bits, strict=True):
@@ -219,9 +215,7 @@ def show_contrast_settings(
         Top row: displayed images. Bottom row: histogram of the data (grey) and the mapping
         from intensity to displayed brightness (red).
     """
-    array = np.asarray(image)
-    if array.ndim != 2:
-        raise ValueError(f"show_contrast_settings expects a 2D image, got shape {array.shape}.")
+    array = require_2d(image, "show_contrast_settings")
     n_panels = len(settings)
     figure, axes = plt.subplots(
         2,

@@ -221,3 +221,26 @@ def pseudocolor_composite(
         brightness = to_display(channel, low, high)
         composite += brightness[..., None] * np.asarray(to_rgb(colors[index]))
     return np.clip(composite, 0.0, 1.0)
+
+
+def require_2d(image, caller: str, dtype=None) -> np.ndarray:
+    """Return ``image`` as an array, or raise if it is not a 2D (single-channel) image.
+
+    Parameters
+    ----------
+    image : array_like
+        The image a helper was given.
+    caller : str
+        Name of the helper, used in the error message.
+    dtype : numpy dtype, optional
+        Convert to this type (default: keep the image's own).
+
+    Raises
+    ------
+    ValueError
+        ``"<caller> expects a 2D image, got shape (...)."``
+    """
+    array = np.asarray(image, dtype=dtype)
+    if array.ndim != 2:
+        raise ValueError(f"{caller} expects a 2D image, got shape {array.shape}.")
+    return array

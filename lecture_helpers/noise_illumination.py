@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from lecture_helpers.intensity_display import require_2d
+
 __all__ = [
     "NOISE_KINDS",
     "add_noise",
@@ -165,9 +167,7 @@ def rolling_ball_background(image: np.ndarray, radius: float, shrink_factor: int
     from skimage.restoration import rolling_ball
     from skimage.transform import downscale_local_mean, resize
 
-    array = np.asarray(image, dtype=np.float64)
-    if array.ndim != 2:
-        raise ValueError(f"rolling_ball_background expects a 2D image, got shape {array.shape}.")
+    array = require_2d(image, "rolling_ball_background", dtype=np.float64)
     if not isinstance(shrink_factor, (int, np.integer)) or shrink_factor < 1:
         raise ValueError(f"shrink_factor must be a positive integer, got {shrink_factor!r}.")
     small_radius = radius / shrink_factor

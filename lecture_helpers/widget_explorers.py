@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from lecture_helpers.image_figures import show_contrast_settings
-from lecture_helpers.intensity_display import percentile_limits, quantize
+from lecture_helpers.intensity_display import percentile_limits, quantize, require_2d
 
 __all__ = ["bit_depth_explorer", "contrast_explorer"]
 
@@ -38,9 +38,7 @@ def bit_depth_explorer(image: np.ndarray):
     ipywidgets.interactive or None
         The live widget (it only works in a running notebook), or None without ipywidgets.
     """
-    array = np.asarray(image)
-    if array.ndim != 2:
-        raise ValueError(f"bit_depth_explorer expects a 2D image, got shape {array.shape}.")
+    array = require_2d(image, "bit_depth_explorer")
     widgets = _widgets()
     if widgets is None:
         return None
@@ -69,9 +67,7 @@ def contrast_explorer(image: np.ndarray):
     ipywidgets.interactive or None
         The live widget, or None without ipywidgets.
     """
-    array = np.asarray(image)
-    if array.ndim != 2:
-        raise ValueError(f"contrast_explorer expects a 2D image, got shape {array.shape}.")
+    array = require_2d(image, "contrast_explorer")
     widgets = _widgets()
     if widgets is None:
         return None
